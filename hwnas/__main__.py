@@ -1,0 +1,5 @@
+import sys
+
+from hwnas.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,92 @@
+"""Entry point of the ``hwnas`` command: builds the typer app and maps errors to one line.
+
+Every :class:`~hwnas.errors.HwnasError` and every command-line usage error ends as
+``error: <one line>`` on stderr, exit code 2 for usage and 1 for failures; set
+``HWNAS_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from hwnas import __version__
+from hwnas.cli import spaces as spaces_cmds
+from hwnas.errors import HwnasError, UsageError
+
+app = typer.Typer(
+    name="hwnas",
+    help="Hardware-aware, training-free neural architecture search for edge devices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command("spaces")(spaces_cmds.spaces)
+app.command("sample")(spaces_cmds.sample)
+app.command("info")(spaces_cmds.info)
+
+
+def _register_optional_groups() -> None:
+    """Command groups of later pipeline stages register themselves here when present."""
+    import importlib
+
+    for module in ("proxies", "latency", "search", "export"):
+        try:
+            mod = importlib.import_module(f"hwnas.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"hwnas.cli.{module}":
+                continue
+            raise
+        mod.register(app)
+
+
+_register_optional_groups()
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the hwnas version and exit.")) -> None:
+    if version:
+        print(__version__)
+        raise typer.Exit()
+
+
+def _fail(message: str, code: int) -> int:
+    first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    sys.stderr.write(f"error: {first_line}\n")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = bool(os.environ.get("HWNAS_DEBUG"))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        args = ["--help"]
+    try:
+        result = app(args=args, prog_name="hwnas", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        return _fail("interrupted", 130)
+    except typer.TyperException as exc:  # click's usage and parameter errors (exit code 2)
+        if debug:
+            raise
+        return _fail(exc.format_message(), getattr(exc, "exit_code", 2))
+    except UsageError as exc:
+        if debug:
+            raise
+        return _fail(str(exc), 2)
+    except HwnasError as exc:
+        if debug:
+            raise
+        return _fail(str(exc), 1)
+    except BrokenPipeError:
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The contract every search space fulfils.
+
+A space owns its genes and everything that follows from them: sampling, the two
+mutation families the cyclic search alternates (topology vs size), a canonical
+text encoding, the ``torch.nn.Module`` it describes and the list of blocks a
+latency table is keyed by. Architectures are the space's own frozen dataclasses;
+code outside a space handles them only through this interface and their
+encoding string.
+
+Guarantees every implementation gives (the conformance tests in
+``tests/spaces/test_conformance.py`` check them for every registered space):
+
+- ``sample(rng)`` and the mutations draw every random choice from ``rng`` only,
+  so a seed fixes the result; inputs are never modified.
+- ``mutate_topology`` changes only topology genes, ``mutate_size`` only size genes,
+  and both return a valid architecture different from the input.
+- ``decode(encode(a)) == a`` and ``encode(decode(s)) == s`` for canonical ``s``.
+- ``decode`` raises :class:`~hwnas.errors.InvalidArchitecture` naming the bad part.
+- The blocks of ``blocks(arch)`` run in sequence reproduce ``build(arch)``'s layers,
+  stem first and head last, each with the exact input shape it sees (batch 1).
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import torch
+from torch import nn
+
+A = TypeVar("A")
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One block of a network at its input shape: the unit a latency table stores.
+
+    ``key`` is canonical and unique for (block configuration, input shape), so two
+    networks sharing a block share its table entry. ``config`` holds what the space
+    needs to rebuild the block on its own (``SearchSpace.build_block``).
+    """
+
+    key: str
+    kind: str
+    input_shape: tuple[int, ...]
+    config: tuple[tuple[str, Any], ...] = field(default=())
+
+    def config_dict(self) -> dict[str, Any]:
+        return dict(self.config)
+
+
+@dataclass(frozen=True)
+class GeneGroup:
+    """A named group of genes (``topology`` or ``size``) with a one-line description each."""
+
+    name: str
+    genes: tuple[tuple[str, str], ...]
+
+
+class SearchSpace(ABC, Generic[A]):
+    """Base class of search spaces; see the module docstring for the guarantees."""
+
+    name: str = ""
+    description: str = ""
+    default_resolution: int = 224
+    default_num_classes: int = 1000
+    in_channels: int = 3
+
+    # ---- genes -------------------------------------------------------------------------
+    @abstractmethod
+    def gene_groups(self) -> tuple[GeneGroup, GeneGroup]:
+        """The topology group first, then the size group."""
+
+    @abstractmethod
+    def sample(self, rng: random.Random) -> A:
+        """A uniformly drawn architecture of the space."""
+
+    @abstractmethod
+    def mutate_topology(self, arch: A, rng: random.Random) -> A:
+        """A different architecture that shares every size gene with ``arch``."""
+
+    @abstractmethod
+    def mutate_size(self, arch: A, rng: random.Random) -> A:
+        """A different architecture that shares every topology gene with ``arch``."""
+
+    @abstractmethod
+    def crossover(self, a: A, b: A, rng: random.Random) -> A:
+        """A child whose genes each come from ``a`` or ``b``."""
+
+    def topology_of(self, arch: A) -> Any:
+        """A hashable value that equals for two archs iff their topology genes are equal."""
+        return self.encode(arch)
+
+    def size_of(self, arch: A) -> Any:
+        """A hashable value that equals for two archs iff their size genes are equal."""
+        return self.encode(arch)
+
+    # ---- encoding ----------------------------------------------------------------------
+    @abstractmethod
+    def encode(self, arch: A) -> str:
+        """The canonical, human-readable encoding."""
+
+    @abstractmethod
+    def decode(self, text: str) -> A:
+        """Parse and validate an encoding; raises InvalidArchitecture naming the bad part."""
+
+    def validate(self, text: str) -> None:
+        """Raise InvalidArchitecture if ``text`` is not an architecture of this space."""
+        self.decode(text)
+
+    # ---- networks ----------------------------------------------------------------------
+    @abstractmethod
+    def build(self, arch: A, num_classes: int | None = None, resolution: int | None = None) -> nn.Module:
+        """The network, in eval mode, with the space's default initialisation."""
+
+    @abstractmethod
+    def blocks(self, arch: A, resolution: int | None = None, num_classes: int | None = None) -> list[BlockSpec]:
+        """Stem, every block and the head, in order, each at its input shape (batch 1)."""
+
+    @abstractmethod
+    def build_block(self, spec: BlockSpec) -> nn.Module:
+        """One block on its own, in eval mode: what profiling exports and times."""
+
+    @abstractmethod
+    def all_blocks(self, resolution: int | None = None, num_classes: int | None = None) -> Iterator[BlockSpec]:
+        """Every distinct block any architecture of the space can contain (for profiling)."""
+
+    def input_shape(self, resolution: int | None = None, batch: int = 1) -> tuple[int, int, int, int]:
+        r = resolution or self.default_resolution
+        return (batch, self.in_channels, r, r)
+
+    def example_input(self, resolution: int | None = None, batch: int = 1, seed: int = 0) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(self.input_shape(resolution, batch), generator=gen)
+
+    # ---- convenience -------------------------------------------------------------------
+    def sample_many(self, n: int, seed: int) -> list[A]:
+        """``n`` samples drawn from one ``random.Random(seed)``: same seed, same list."""
+        rng = random.Random(seed)
+        return [self.sample(rng) for _ in range(n)]
