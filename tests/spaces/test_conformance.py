@@ -128,3 +128,13 @@ def test_gene_groups_are_topology_then_size(name: str) -> None:
     topology, size = get_space(name).gene_groups()
     assert (topology.name, size.name) == ("topology", "size")
     assert topology.genes
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_meta_device_counts_equal_real_counts(name: str) -> None:
+    from hwnas.counting import count_arch
+
+    space = get_space(name)
+    for arch in space.sample_many(2, seed=5):
+        net = space.build(arch)
+        assert count_arch(space, arch) == (count_params(net), count_flops(net, space.input_shape()))
