@@ -1,0 +1,315 @@
+"""Device descriptions: which runtime times a model, at what precision, and how to reach the device.
+
+A device is a YAML file in ``devices/`` (the repository's, or ``./devices``, or a folder
+named by ``$HWNAS_DEVICES_DIR``); ``--device`` takes its name, one of its aliases or a
+path to a YAML file. Every field is checked on load and an error names the file and
+the field, e.g. ``devices/x.yaml: field 'precision' must be one of fp32, fp16, int8,
+got 'fp8'``. Fields::
+
+    name: host-cpu                 # required; also the table's file name
+    description: ...               # one line
+    aliases: [cpu]                 # other names --device accepts
+    runtime: onnxruntime           # onnxruntime | tensorrt | coreml
+    provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu
+    precision: fp32                # fp32 | fp16 | int8
+    threads: 1                     # intra-op threads (ORT); null lets the runtime choose
+    batch_size: 1
+    graph_optimization: all        # ORT: disable | basic | extended | all
+    connection: local              # local | ssh
+    ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
+    timing: {warmup_runs, warmup_s, min_runs, min_time_s}
+    notes: ...                     # how to make the device's clocks stable, etc.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hwnas.errors import UnknownName, UsageError
+from hwnas.latency.timing import TimingSettings
+
+DEFAULT_DEVICE = "host-cpu"
+RUNTIMES = ("onnxruntime", "tensorrt", "coreml")
+PRECISIONS = ("fp32", "fp16", "int8")
+CONNECTIONS = ("local", "ssh")
+GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
+_DEFAULT_PROVIDER = {"onnxruntime": "CPUExecutionProvider", "tensorrt": "gpu", "coreml": "ALL"}
+_COREML_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class SSHSettings:
+    """How the system ``ssh`` client reaches a device (``~/.ssh/config`` applies too).
+
+    ``work_dir`` is on the device; a relative path is relative to the remote home.
+    ``options`` are extra ``-o Key=Value`` options (jump hosts, known_hosts files).
+    """
+
+    host: str
+    user: str | None = None
+    port: int | None = None
+    key: str | None = None
+    python: str = "python3"
+    work_dir: str = ".cache/hwnas-runner"
+    connect_timeout_s: int = 10
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Device:
+    """One target device, validated; ``source`` is the YAML file it came from."""
+
+    name: str
+    runtime: str
+    precision: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    provider: str | None = None
+    threads: int | None = None
+    batch_size: int = 1
+    graph_optimization: str = "all"
+    connection: str = "local"
+    ssh: SSHSettings | None = None
+    timing: TimingSettings = field(default_factory=TimingSettings)
+    notes: str = ""
+    source: str = ""
+
+    @property
+    def is_remote(self) -> bool:
+        return self.connection == "ssh"
+
+    def where(self) -> str:
+        """``local`` or ``user@host:port`` for messages."""
+        if self.ssh is None:
+            return "local"
+        user = f"{self.ssh.user}@" if self.ssh.user else ""
+        port = f":{self.ssh.port}" if self.ssh.port else ""
+        return f"{user}{self.ssh.host}{port}"
+
+    def runner_options(self) -> dict[str, Any]:
+        """The options the on-device runner needs (see ``hwnas/latency/remote/runner.py``)."""
+        return {"precision": self.precision, "threads": self.threads, "provider": self.provider,
+                "graph_optimization": self.graph_optimization}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["aliases"] = list(self.aliases)
+        if self.ssh is not None:
+            data["ssh"]["options"] = list(self.ssh.options)
+        return data
+
+
+# ---- finding devices ------------------------------------------------------------------------
+def device_dirs() -> list[Path]:
+    """Folders searched for ``*.yaml``, first match wins: $HWNAS_DEVICES_DIR, ./devices, the repo's."""
+    dirs = [Path(p) for p in os.environ.get("HWNAS_DEVICES_DIR", "").split(os.pathsep) if p]
+    dirs += [Path.cwd() / "devices", REPO_ROOT / "devices"]
+    unique: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def list_devices() -> list[Device]:
+    """Every device found, one per name (the first folder wins), sorted by name."""
+    found: dict[str, Device] = {}
+    for folder in device_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            device = load_device_file(path)
+            found.setdefault(device.name, device)
+    return [found[name] for name in sorted(found)]
+
+
+def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) -> Device:
+    """A device by name, alias or YAML path; unknown names raise UnknownName listing the known ones."""
+    if isinstance(name_or_path, Device):
+        return name_or_path
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or os.sep in text:
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise UsageError(f"device file {text} does not exist")
+        return load_device_file(path)
+    devices = list_devices()
+    for device in devices:
+        if device.name == text:
+            return device
+    for device in devices:
+        if text in device.aliases:
+            return device
+    known = ", ".join(d.name for d in devices) or "none"
+    raise UnknownName(f"unknown device {text!r} (known: {known}; or give a path to a .yaml file)")
+
+
+# ---- validation -----------------------------------------------------------------------------
+_TOP_FIELDS = {"name", "description", "aliases", "runtime", "provider", "precision", "threads", "batch_size",
+               "graph_optimization", "connection", "ssh", "timing", "notes"}
+_SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
+_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s"}
+
+
+class _Checker:
+    """Reads fields of one YAML mapping and raises UsageError naming the file and field."""
+
+    def __init__(self, where: str, data: dict[str, Any], prefix: str = "") -> None:
+        self.where, self.data, self.prefix = where, data, prefix
+
+    def fail(self, name: str, message: str) -> UsageError:
+        return UsageError(f"{self.where}: field '{self.prefix}{name}' {message}")
+
+    def unknown(self, allowed: set[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise UsageError(f"{self.where}: unknown field '{self.prefix}{key}' (known: {', '.join(sorted(allowed))})")
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                raise self.fail(name, "is required")
+            return default
+        value = self.data[name]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, f"must be a non-empty string, got {value!r}")
+        return value.strip()
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        value = self.data.get(name, default)
+        if value is None:
+            raise self.fail(name, f"is required (one of {', '.join(choices)})")
+        if value not in choices:
+            raise self.fail(name, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int | None, *, minimum: int, optional: bool = False) -> int | None:
+        value = self.data.get(name, default)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(name, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise self.fail(name, f"must be a number >= {minimum}, got {value!r}")
+        return float(value)
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.data.get(name, [])
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(name, f"must be a list of strings, got {value!r}")
+        return tuple(value)
+
+    def mapping(self, name: str) -> dict[str, Any] | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise self.fail(name, f"must be a mapping, got {value!r}")
+        return value
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_device_file(path: str | os.PathLike[str]) -> Device:
+    """Parse and validate one device YAML file."""
+    path = Path(path)
+    where = _display(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: a device file must be a YAML mapping of fields")
+    return parse_device(data, where=where, source=str(path))
+
+
+def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str = "") -> Device:
+    """Validate a device mapping (as read from YAML)."""
+    top = _Checker(where, data)
+    top.unknown(_TOP_FIELDS)
+    name = top.string("name", required=True)
+    assert name is not None
+    if any(c in name for c in "/\\ ") or name.startswith("."):
+        raise top.fail("name", f"must be a plain file name (no spaces or slashes), got {name!r}")
+    runtime = top.choice("runtime", RUNTIMES)
+    precision = top.choice("precision", PRECISIONS, default="fp32")
+    provider = top.string("provider", _DEFAULT_PROVIDER[runtime])
+    if runtime == "coreml" and provider is not None and provider.upper() not in _COREML_UNITS:
+        raise top.fail("provider", f"must be one of {', '.join(_COREML_UNITS)} for Core ML, got {provider!r}")
+    if runtime == "onnxruntime" and precision == "fp16":
+        raise top.fail("precision", "fp16 is not timed with onnxruntime here; use fp32, int8, or a tensorrt/coreml device")
+    connection = top.choice("connection", CONNECTIONS, default="local")
+    ssh_data = top.mapping("ssh")
+    ssh = None
+    if connection == "ssh":
+        if ssh_data is None:
+            raise top.fail("ssh", "is required when connection is ssh (host, user, port, key, python, work_dir)")
+        ssh = _parse_ssh(where, ssh_data)
+    elif ssh_data is not None:
+        raise top.fail("ssh", "is only allowed with connection: ssh")
+    timing_data = top.mapping("timing") or {}
+    tc = _Checker(where, timing_data, "timing.")
+    tc.unknown(_TIMING_FIELDS)
+    defaults = TimingSettings()
+    timing = TimingSettings(
+        warmup_runs=tc.integer("warmup_runs", defaults.warmup_runs, minimum=0) or 0,
+        warmup_s=tc.number("warmup_s", defaults.warmup_s, minimum=0.0),
+        min_runs=tc.integer("min_runs", defaults.min_runs, minimum=1) or 1,
+        min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0),
+    )
+    return Device(
+        name=name,
+        runtime=runtime,
+        precision=precision,
+        description=top.string("description", "") or "",
+        aliases=top.strings("aliases"),
+        provider=provider,
+        threads=top.integer("threads", None, minimum=1, optional=True),
+        batch_size=top.integer("batch_size", 1, minimum=1) or 1,
+        graph_optimization=top.choice("graph_optimization", GRAPH_OPTIMIZATIONS, default="all"),
+        connection=connection,
+        ssh=ssh,
+        timing=timing,
+        notes=top.string("notes", "") or "",
+        source=source,
+    )
+
+
+def _port(c: _Checker) -> int | None:
+    port = c.integer("port", None, minimum=1, optional=True)
+    if port is not None and port > 65535:
+        raise c.fail("port", f"must be a TCP port (1-65535), got {port}")
+    return port
+
+
+def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
+    c = _Checker(where, data, "ssh.")
+    c.unknown(_SSH_FIELDS)
+    host = c.string("host", required=True)
+    assert host is not None
+    key = c.string("key")
+    return SSHSettings(
+        host=host,
+        user=c.string("user"),
+        port=_port(c),
+        key=str(Path(key).expanduser()) if key else None,
+        python=c.string("python", "python3") or "python3",
+        work_dir=c.string("work_dir", ".cache/hwnas-runner") or ".cache/hwnas-runner",
+        connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1) or 10,
+        options=c.strings("options"),
+    )

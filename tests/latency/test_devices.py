@@ -1,0 +1,109 @@
+"""Device descriptions: the shipped ones load, aliases resolve, bad fields are named."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hwnas.devices import DEFAULT_DEVICE, Device, list_devices, load_device
+from hwnas.errors import UnknownName, UsageError
+
+SHIPPED = {"host-cpu", "jetson-orin-nano", "nvidia-gpu", "raspberry-pi-5", "apple-silicon"}
+
+
+def test_shipped_devices_load_and_default_is_host_cpu() -> None:
+    names = {d.name for d in list_devices()}
+    assert SHIPPED <= names
+    host = load_device()
+    assert DEFAULT_DEVICE == "host-cpu" and host.name == "host-cpu"
+    assert (host.runtime, host.precision, host.threads, host.connection) == ("onnxruntime", "fp32", 1, "local")
+    assert host.provider == "CPUExecutionProvider"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        host.name = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("alias", "name"), [("jetson", "jetson-orin-nano"), ("rpi5", "raspberry-pi-5"),
+                                             ("raspberry-pi", "raspberry-pi-5"), ("mac", "apple-silicon"),
+                                             ("nvidia-gpu", "nvidia-gpu")])
+def test_aliases_find_the_device(alias: str, name: str) -> None:
+    assert load_device(alias).name == name
+
+
+def test_remote_devices_describe_how_to_reach_them() -> None:
+    jetson = load_device("jetson")
+    assert (jetson.runtime, jetson.precision, jetson.connection) == ("tensorrt", "fp16", "ssh")
+    assert jetson.ssh is not None and jetson.ssh.python and jetson.ssh.work_dir
+    pi = load_device("rpi5")
+    assert (pi.runtime, pi.connection) == ("onnxruntime", "ssh")
+    assert load_device("nvidia-gpu").connection == "local"
+    assert load_device("mac").runtime == "coreml"
+
+
+def test_unknown_device_lists_known_names() -> None:
+    with pytest.raises(UnknownName, match=r"unknown device 'nope' \(known: .*host-cpu"):
+        load_device("nope")
+
+
+def test_device_from_a_yaml_path(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"name": "mine", "runtime": "onnxruntime", "precision": "int8", "threads": 2}))
+    device = load_device(str(path))
+    assert isinstance(device, Device) and device.name == "mine" and device.precision == "int8"
+    assert device.timing.min_runs >= 1
+
+
+BASE = {"name": "x", "runtime": "onnxruntime", "precision": "fp32"}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"precision": "fp8"}, "devices/x.yaml: field 'precision' must be one of fp32, fp16, int8, got 'fp8'"),
+    ({"runtime": "tflite"}, "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, got 'tflite'"),
+    ({"threads": 0}, "devices/x.yaml: field 'threads' must be an integer >= 1, got 0"),
+    ({"threads": "two"}, "field 'threads' must be an integer >= 1, got 'two'"),
+    ({"batch_size": True}, "field 'batch_size' must be an integer >= 1"),
+    ({"precison": "fp32"}, "devices/x.yaml: unknown field 'precison'"),
+    ({"connection": "ssh"}, "field 'ssh' is required when connection is ssh"),
+    ({"connection": "ssh", "ssh": {"user": "pi"}}, "field 'ssh.host' is required"),
+    ({"connection": "ssh", "ssh": {"host": "h", "port": 70000}}, "field 'ssh.port' must be a TCP port"),
+    ({"connection": "ssh", "ssh": {"host": "h", "hots": 1}}, "unknown field 'ssh.hots'"),
+    ({"ssh": {"host": "h"}}, "field 'ssh' is only allowed with connection: ssh"),
+    ({"timing": {"min_runs": 0}}, "field 'timing.min_runs' must be an integer >= 1, got 0"),
+    ({"timing": {"min_time_s": -1}}, "field 'timing.min_time_s' must be a number >= 0.0"),
+    ({"graph_optimization": "max"}, "field 'graph_optimization' must be one of disable, basic, extended, all"),
+    ({"name": None}, "field 'name' is required"),
+    ({"name": "a/b"}, "field 'name' must be a plain file name"),
+    ({"aliases": "jetson"}, "field 'aliases' must be a list of strings"),
+    ({"precision": "fp16"}, "field 'precision' fp16 is not timed with onnxruntime"),
+    ({"runtime": "coreml", "provider": "GPU_ONLY"}, "field 'provider' must be one of ALL, CPU_ONLY"),
+])
+def test_validation_names_the_bad_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: dict, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "devices").mkdir()
+    data = {**BASE, **change}
+    data = {k: v for k, v in data.items() if not (k == "name" and v is None)}
+    (tmp_path / "devices" / "x.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(UsageError) as info:
+        load_device("devices/x.yaml")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(UsageError, match="must be a YAML mapping"):
+        load_device(str(path))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        load_device(str(broken))
+
+
+def test_devices_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "board.yaml").write_text(yaml.safe_dump({**BASE, "name": "board", "aliases": ["b"]}))
+    monkeypatch.setenv("HWNAS_DEVICES_DIR", str(tmp_path))
+    assert load_device("b").name == "board"
+    assert "board" in {d.name for d in list_devices()}
