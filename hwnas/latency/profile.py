@@ -1,0 +1,188 @@
+"""``hwnas profile``: time every distinct block of a space on a device and keep a lookup table.
+
+Blocks come from ``space.all_blocks(resolution)`` (stem, every layer block at its input
+shape, downsamples, head). Each is exported once (:class:`ArtifactCache`), copied to the
+device in small batches, timed there, and its statistics written to
+``latency_tables/<device>.json``. The table on disk is the checkpoint: it is saved
+atomically every few seconds and whenever the job stops (an error, Ctrl-C, a lost
+connection), so ``--resume`` continues with the blocks still missing and a failure never
+loses what was measured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwnas.devices import Device, load_device
+from hwnas.errors import UsageError
+from hwnas.latency.artifacts import ArtifactCache
+from hwnas.latency.table import LatencyTable, identity_of, now_iso, table_path
+from hwnas.latency.targets import open_target
+from hwnas.latency.timing import TimingStats
+from hwnas.spaces import get_space
+from hwnas.spaces.base import BlockSpec, SearchSpace
+
+UPLOAD_BATCH = 16
+
+
+@dataclass(frozen=True)
+class BlockDone:
+    """Progress report after each block: ``done`` of ``total`` blocks of this run are in the table."""
+
+    done: int
+    total: int
+    key: str
+    stats: TimingStats
+
+
+@dataclass(frozen=True)
+class ProfileSummary:
+    """Where a profiling run's time went; ``overhead_share`` is 1 - timed_s / wall_s."""
+
+    path: Path
+    device: str
+    runtime: str
+    entries: int
+    expected_entries: int
+    measured: int
+    already_present: int
+    complete: bool
+    wall_s: float
+    export_s: float
+    exported: int
+    timed_s: float
+    setup_s: float
+
+    @property
+    def timed_share(self) -> float:
+        """Share of wall time spent in the timed runs themselves."""
+        return self.timed_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def overhead_share(self) -> float:
+        return 1.0 - self.timed_share if self.wall_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": str(self.path), "device": self.device, "runtime": self.runtime, "entries": self.entries,
+            "expected_entries": self.expected_entries, "measured": self.measured,
+            "already_present": self.already_present, "complete": self.complete, "wall_s": self.wall_s,
+            "export_s": self.export_s, "exported": self.exported, "timed_s": self.timed_s, "setup_s": self.setup_s,
+            "timed_share": self.timed_share, "overhead_share": self.overhead_share,
+        }
+
+
+def profile_device(
+    device: str | Device,
+    *,
+    space: str | SearchSpace = "hybrid",
+    resolution: int | None = None,
+    num_classes: int | None = None,
+    limit: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    output: str | os.PathLike[str] | None = None,
+    tables_dir: str | os.PathLike[str] | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+    blocks: Iterable[BlockSpec] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_block: Callable[[BlockDone], None] | None = None,
+    checkpoint_every_s: float = 2.0,
+) -> ProfileSummary:
+    """Fill the device's table with the space's blocks (the first ``limit`` of them, if given).
+
+    ``blocks`` replaces the space's full block list (e.g. only the blocks some networks
+    use). ``on_start(total, already_present)`` and ``on_block`` report progress.
+    """
+    dev = load_device(device)
+    sp = get_space(space) if isinstance(space, str) else space
+    r = resolution or sp.default_resolution
+    k = num_classes or sp.default_num_classes
+    path = Path(output) if output is not None else table_path(dev.name, sp, r, k, tables_dir)
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
+    if path.exists() and not (resume or overwrite):
+        raise UsageError(f"{path} exists; pass --resume to continue it or --overwrite to start again")
+    all_keys = {s.key for s in sp.all_blocks(r, k)}
+    specs = list({s.key: s for s in (blocks if blocks is not None else sp.all_blocks(r, k))}.values())
+    if limit is not None:
+        specs = specs[:limit]
+
+    started = time.perf_counter()
+    with open_target(dev) as target:
+        description = target.describe()
+        table = _open_table(path, dev, description, sp, r, k, len(all_keys), resume=resume and not overwrite)
+        cache = ArtifactCache(target.backend, sp, work_dir)
+        todo = [s for s in specs if s.key not in table.entries]
+        present = len(specs) - len(todo)
+        if on_start is not None:
+            on_start(len(specs), present)
+        export_s = timed_s = setup_s = 0.0
+        measured = 0
+        last_save = time.perf_counter()
+        try:
+            for start in range(0, len(todo), UPLOAD_BATCH):
+                batch = todo[start:start + UPLOAD_BATCH]
+                t0 = time.perf_counter()
+                artifacts = [cache.block(spec) for spec in batch]
+                export_s += time.perf_counter() - t0
+                remote = target.upload(artifacts)
+                for spec, where in zip(batch, remote):
+                    m = target.measure(where, spec.input_shape)
+                    table.add(spec, m.stats)
+                    measured += 1
+                    timed_s += m.timed_s
+                    setup_s += m.setup_s
+                    if on_block is not None:
+                        on_block(BlockDone(present + measured, len(specs), spec.key, m.stats))
+                    if time.perf_counter() - last_save >= checkpoint_every_s:
+                        table.data["complete"] = all_keys <= table.entries.keys()
+                        table.save(path)
+                        last_save = time.perf_counter()
+        finally:
+            wall_s = time.perf_counter() - started
+            _record_run(table, wall_s=wall_s, export_s=export_s, exported=cache.exported, timed_s=timed_s,
+                        setup_s=setup_s, measured=measured)
+            table.data["complete"] = all_keys <= table.entries.keys()
+            table.save(path)
+    return ProfileSummary(
+        path=path, device=dev.name, runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
+        entries=len(table.entries), expected_entries=len(all_keys), measured=measured, already_present=present,
+        complete=bool(table.data["complete"]), wall_s=wall_s, export_s=export_s, exported=cache.exported,
+        timed_s=timed_s, setup_s=setup_s,
+    )
+
+
+def _open_table(path: Path, device: Device, description: dict, space: SearchSpace, resolution: int,
+                num_classes: int, expected: int, *, resume: bool) -> LatencyTable:
+    fresh = LatencyTable.new(device=device, description=description, space=space, resolution=resolution,
+                             num_classes=num_classes, expected_entries=expected, path=path)
+    if not (resume and path.exists()):
+        return fresh
+    table = LatencyTable.load(path)
+    now = identity_of(device.name, description["runtime"], description["host"], device.threads, device.precision,
+                      space.name, resolution, num_classes)
+    before = table.identity()
+    diffs = [f"{k} {before[k]!r} -> {now[k]!r}" for k in now if before.get(k) != now[k]]
+    if diffs:
+        raise UsageError(f"cannot resume {path}: it was measured differently ({'; '.join(diffs)}); "
+                         f"pass --overwrite to start a new table")
+    return table
+
+
+def _record_run(table: LatencyTable, *, wall_s: float, export_s: float, exported: int, timed_s: float,
+                setup_s: float, measured: int) -> None:
+    """Append this run to ``profile.runs`` and keep totals over all runs of the table."""
+    profile = table.data.setdefault("profile", {"runs": []})
+    runs = profile.setdefault("runs", [])
+    runs.append({"finished": now_iso(), "measured": measured, "wall_s": round(wall_s, 3),
+                 "export_s": round(export_s, 3), "exported": exported, "timed_s": round(timed_s, 3),
+                 "setup_s": round(setup_s, 3)})
+    for name in ("wall_s", "export_s", "timed_s", "setup_s"):
+        profile[name] = round(sum(run[name] for run in runs), 3)
+    profile["timed_share"] = round(profile["timed_s"] / profile["wall_s"], 4) if profile["wall_s"] > 0 else 0.0
+    profile["overhead_share"] = round(1.0 - profile["timed_share"], 4) if profile["wall_s"] > 0 else 0.0
