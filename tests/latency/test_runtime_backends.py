@@ -97,6 +97,13 @@ def test_coreml_converts_on_linux_but_timing_needs_macos(tmp_path: Path) -> None
     backend = get_backend(_device("coreml"))
     package = backend.prepare(_model(), SHAPE, tmp_path / "m.mlpackage")
     assert package.is_dir() and (package / "Manifest.json").exists()
+    # an attention block too: its shape arithmetic is what a traced conversion chokes on
+    from hwnas.spaces import get_space
+
+    space = get_space("hybrid")
+    spec = next(s for s in space.all_blocks(64) if s.kind == "transformer")
+    block = backend.prepare(space.build_block(spec), spec.input_shape, tmp_path / "attn.mlpackage")
+    assert (block / "Manifest.json").exists()
     import sys
 
     if sys.platform == "darwin":

@@ -1,6 +1,11 @@
-"""Core ML: converted on the host with coremltools (traced torch module -> ML program
+"""Core ML: converted on the host with coremltools (``torch.export`` program -> ML program
 ``.mlpackage``, fp16 or fp32 compute precision; works on Linux), timed with predictions on a Mac.
-Elsewhere timing fails with a clear "needs macOS" error."""
+Elsewhere timing fails with a clear "needs macOS" error.
+
+``torch.export`` rather than ``torch.jit.trace``: a traced attention block keeps its shape
+arithmetic (``x.shape`` -> ``aten::Int``), which coremltools 9 fails to convert with torch
+2.13; an exported program has static shapes and converts (every hybrid block kind does).
+The runner reads the input name from the model, so it need not be ``input``."""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from torch import nn
 from hwnas.errors import MissingDependency
 from hwnas.latency.backends import BACKENDS
 from hwnas.latency.backends.base import Backend
-from hwnas.onnx_export import INPUT_NAME
 
 
 @BACKENDS.register("coreml")
@@ -31,13 +35,11 @@ class CoreMLBackend(Backend):
         except ImportError:
             raise MissingDependency("coremltools", "pip install 'hwnas[coreml]'") from None
         out_path = Path(out_path)
-        example = torch.zeros(input_shape)
         precision = ct.precision.FLOAT16 if self.device.precision == "fp16" else ct.precision.FLOAT32
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            traced = torch.jit.trace(model.eval(), example)
-            mlmodel = ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=tuple(input_shape))],
-                                 convert_to="mlprogram", compute_precision=precision,
+            program = torch.export.export(model.eval(), (torch.zeros(input_shape),)).run_decompositions({})
+            mlmodel = ct.convert(program, convert_to="mlprogram", compute_precision=precision,
                                  minimum_deployment_target=ct.target.macOS13)
         # an .mlpackage is a folder: save beside, then swap in (never a half-written package)
         tmp = out_path.with_name(f".tmp-{out_path.name}")  # keeps the .mlpackage suffix coremltools insists on
