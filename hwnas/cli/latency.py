@@ -123,7 +123,7 @@ def profile(
 def latency(
     arch: Annotated[str, typer.Argument(help="Architecture encoding (quote it in the shell).")],
     space: SpaceOpt = DEFAULT_SPACE,
-    device: DeviceOpt = DEFAULT_DEVICE,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="Device name, alias or YAML path (default: host-cpu unless --table is given).")] = None,
     table: Annotated[Path | None, typer.Option("--table", help="A latency table file instead of the device's: block table JSON, or whole-arch CSV / JSON.")] = None,
     latency_column: Annotated[str | None, typer.Option("--latency-column", help="Column of a whole-arch CSV, e.g. pixel3_latency_ms.")] = None,
     resolution: ResolutionOpt = None,
@@ -137,14 +137,16 @@ def latency(
 
     sp = get_space(space)
     text = sp.encode(sp.decode(arch))
-    source = load_latency_source(space=sp, device=device, table=table, latency_column=latency_column,
+    dev = load_device(device or DEFAULT_DEVICE) if device is not None or table is None or measure else None
+    source = load_latency_source(space=sp, device=dev, table=table, latency_column=latency_column,
                                  resolution=resolution, tables_dir=tables_dir)
     predicted = source.predict_ms(sp, text, resolution=resolution)
-    result: dict[str, Any] = {"arch": text, "space": sp.name, "device": load_device(device).name,
+    result: dict[str, Any] = {"arch": text, "space": sp.name, "device": dev.name if dev else None,
                               "resolution": resolution or sp.default_resolution, "predicted_ms": predicted,
                               "source": source.describe()}
     if measure:
-        stats = measure_end_to_end(sp, text, device, resolution=resolution, work_dir=work_dir)
+        assert dev is not None
+        stats = measure_end_to_end(sp, text, dev, resolution=resolution, work_dir=work_dir)
         result["measured_ms"] = stats.median_ms
         result["measured"] = stats.to_dict()
         result["error_pct"] = (predicted - stats.median_ms) / stats.median_ms * 100.0

@@ -95,6 +95,7 @@ def test_latency_from_a_whole_arch_csv(capsys, dirs: Path) -> None:
     assert code == 0
     data = json.loads(out)
     assert data["predicted_ms"] == 11.0 and "measured_ms" not in data and data["source"]["kind"] == "arch-table"
+    assert data["device"] is None  # a whole-arch table names no device of ours
     other = next(space.encode(a) for a in space.sample_many(50, 9) if space.encode(a) not in archs)
     code, _, err = run(capsys, "latency", other, "--space", "nb201", "--table", str(path),
                        "--latency-column", "pixel3_latency_ms")
