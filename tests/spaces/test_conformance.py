@@ -131,7 +131,7 @@ def test_gene_groups_are_topology_then_size(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SPACES)
-def test_meta_device_counts_equal_real_counts(name: str) -> None:
+def test_block_sum_counts_equal_whole_network_counts(name: str) -> None:
     from hwnas.counting import count_arch
 
     space = get_space(name)
