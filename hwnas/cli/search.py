@@ -1,0 +1,109 @@
+"""`hwnas search`: the main job: the best architecture for a device and a latency budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt
+from hwnas.cli.output import emit_json, stderr, stdout
+from hwnas.errors import UsageError
+from hwnas.search import Constraints, SearchConfig, run_search
+from hwnas.spaces import DEFAULT_SPACE, get_space
+
+
+def search(
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Latency budget in ms (from the table).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory for best.json, history.jsonl, pareto.png.")],
+    space: SpaceOpt = DEFAULT_SPACE,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="Device name, alias or yaml; its table in latency_tables/.")] = None,
+    latency_table: Annotated[Path | None, typer.Option("--latency-table", help="A latency table file (device JSON, or whole-arch CSV/JSON).")] = None,
+    latency_column: Annotated[str | None, typer.Option("--latency-column", help="Latency column of a whole-arch CSV, e.g. pixel3_latency_ms.")] = None,
+    params_m: Annotated[float | None, typer.Option("--params-m", help="Upper bound on #Params (millions).")] = None,
+    flops_m: Annotated[float | None, typer.Option("--flops-m", help="Upper bound on FLOPs (millions).")] = None,
+    topology_proxy: Annotated[str, typer.Option("--topology-proxy", help="Fitness of topology phases.")] = "es",
+    size_proxy: Annotated[str, typer.Option("--size-proxy", help="Fitness of size phases.")] = "logsynflow",
+    proxy: Annotated[str | None, typer.Option("--proxy", help="Single-proxy search with this proxy (no cycling).")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="cyclic (default), single (with --proxy) or random (with --proxy).")] = None,
+    cycles: Annotated[int, typer.Option("--cycles", help="Topology+size cycles.")] = 3,
+    evaluations: Annotated[int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")] = None,
+    budget_s: Annotated[float | None, typer.Option("--budget-s", help="Stop after this many seconds of search.")] = None,
+    population: Annotated[int, typer.Option("--population", help="Ageing-evolution population size.")] = 25,
+    tournament: Annotated[int, typer.Option("--tournament", help="Tournament size.")] = 5,
+    seed: SeedOpt = 0,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")] = 1,
+    resolution: ResolutionOpt = None,
+    proxy_resolution: Annotated[int | None, typer.Option("--proxy-resolution", help="Input resolution the proxies score at (hybrid default 64).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted search in --out.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Search SPACE for the best architecture under a latency budget, without training."""
+    from hwnas.latency.sources import load_latency_source
+
+    if (device is None) == (latency_table is None):
+        raise UsageError("give exactly one of --device NAME or --latency-table FILE")
+    if evaluations is not None and budget_s is not None:
+        raise UsageError("give --evaluations or --budget-s, not both")
+    chosen = strategy or ("single" if proxy else "cyclic")
+    search_space = get_space(space)
+    if proxy_resolution is None and search_space.default_resolution > 64:
+        proxy_resolution = 64
+    config = SearchConfig(
+        space=space, constraints=Constraints(latency_ms, params_m, flops_m), strategy=chosen,
+        topology_proxy=topology_proxy, size_proxy=size_proxy, proxy=proxy, cycles=cycles,
+        evaluations=evaluations if evaluations is not None else (10**9 if budget_s else 500),
+        population=population, tournament=tournament, seed=seed, resolution=resolution,
+        proxy_resolution=proxy_resolution,
+    )
+    _check_proxies(config)
+    source = load_latency_source(space=search_space, device=device, table=latency_table, latency_column=latency_column,
+                                 resolution=resolution)
+    total = config.evaluations if budget_s is None else None
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[status]}"), console=stderr, transient=json_out) as progress:
+        task = progress.add_task(f"search {space}", total=total, status="")
+
+        def on_step(state, phase) -> None:
+            where = f"cycle {phase.cycle + 1} {phase.name}" if phase else "done"
+            progress.update(task, completed=state.evaluations,
+                            status=f"{where} | infeasible {state.infeasible} (unknown latency {state.unknown_latency})")
+
+        result = run_search(config, source, out, device=device, workers=workers, resume=resume, budget_s=budget_s,
+                            on_step=on_step)
+    if json_out:
+        emit_json(result)
+        return
+    _print_summary(result)
+
+
+def _check_proxies(config: SearchConfig) -> None:
+    from hwnas.proxies import PROXIES
+
+    for name in config.scored_proxies:
+        PROXIES.get(name)
+
+
+def _print_summary(result: dict) -> None:
+    best, run = result["best"], result["run"]
+    table = Table(title=f"hwnas search: {best['strategy']} on {best['space']}", title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row("winner", best["arch"])
+    lat = best["predicted_latency_ms"]
+    target = best["constraints"]["latency_ms"]
+    table.add_row("predicted latency", f"{lat:.3f} ms (target {target} ms)" if lat is not None else "unknown")
+    table.add_row("#Params / FLOPs", f"{best['params_m']:.3f} M / {best['flops_m']:.1f} M")
+    table.add_row("scores", ", ".join(f"{k} {v:.4g}" for k, v in best["scores"].items()))
+    table.add_row("evaluations", f"{run['evaluations']} scored, {run['infeasible']} infeasible "
+                                 f"({run['unknown_latency']} of unknown latency), {run['cache_hits']} cache hits")
+    table.add_row("wall time", f"{run['search_s']:.1f} s ({run['stop_reason']})")
+    table.add_row("results", f"{result['out']}/best.json, history.jsonl, pareto.png")
+    stdout.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)

@@ -1,0 +1,91 @@
+"""Hardware constraints every candidate must meet before it is scored.
+
+Latency comes from a :class:`~hwnas.latency.sources.LatencySource` (a device's
+block table or a whole-architecture table); #Params and FLOPs are counted on the
+meta device. An architecture whose latency the source cannot give is infeasible
+and counted apart: it is never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hwnas.counting import count_arch
+from hwnas.errors import LatencyUnknown
+from hwnas.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Upper bounds; ``None`` means unconstrained."""
+
+    latency_ms: float | None = None
+    params_m: float | None = None
+    flops_m: float | None = None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The measured facts about one candidate and whether it meets the constraints."""
+
+    feasible: bool
+    latency_ms: float | None
+    params_m: float | None  # None when not needed for the verdict
+    flops_m: float | None
+    reason: str = ""
+
+    @property
+    def latency_unknown(self) -> bool:
+        return self.latency_ms is None
+
+
+class FeasibilityChecker:
+    """Checks candidates against :class:`Constraints`, caching by encoding.
+
+    The cache makes a revisited architecture free; the checker is deterministic,
+    so a resumed search may rebuild it from scratch.
+    """
+
+    def __init__(self, space: SearchSpace, constraints: Constraints, latency_source: Any, *,
+                 resolution: int | None = None, num_classes: int | None = None) -> None:
+        self.space = space
+        self.constraints = constraints
+        self.latency_source = latency_source
+        self.resolution = resolution
+        self.num_classes = num_classes
+        self._cache: dict[str, Verdict] = {}
+
+    def check(self, arch: Any) -> Verdict:
+        text = self.space.encode(arch)
+        verdict = self._cache.get(text)
+        if verdict is None:
+            verdict = self._check(arch)
+            self._cache[text] = verdict
+        return verdict
+
+    def _check(self, arch: Any) -> Verdict:
+        """Latency first (a table lookup); #Params/FLOPs are counted only when bounded."""
+        c = self.constraints
+        try:
+            latency = float(self.latency_source.predict_ms(self.space, arch, resolution=self.resolution))
+        except LatencyUnknown as exc:
+            return Verdict(False, None, None, None, f"latency unknown: {exc}")
+        if c.latency_ms is not None and latency > c.latency_ms:
+            return Verdict(False, latency, None, None, f"latency {latency:.3f} ms > {c.latency_ms} ms")
+        params_m = flops_m = None
+        if c.params_m is not None or c.flops_m is not None:
+            params_m, flops_m = self.counts(arch)
+        if c.params_m is not None and params_m > c.params_m:
+            return Verdict(False, latency, params_m, flops_m, f"#params {params_m:.3f} M > {c.params_m} M")
+        if c.flops_m is not None and flops_m > c.flops_m:
+            return Verdict(False, latency, params_m, flops_m, f"FLOPs {flops_m:.1f} M > {c.flops_m} M")
+        return Verdict(True, latency, params_m, flops_m)
+
+    def counts(self, arch: Any) -> tuple[float, float]:
+        """(#Params in M, FLOPs in M) at the search resolution."""
+        params, flops = count_arch(self.space, arch, resolution=self.resolution, num_classes=self.num_classes)
+        return params / 1e6, flops / 1e6

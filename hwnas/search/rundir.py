@@ -1,0 +1,114 @@
+"""The files of a search run directory, all written atomically.
+
+- ``checkpoint.json``: config + state after the last completed step (for ``--resume``);
+- ``history.jsonl``: every evaluated candidate with its phase and cycle;
+- ``best.json``: the winner; deterministic for a config (no wall-clock fields), so a
+  resumed run's file equals an uninterrupted run's;
+- ``run.json``: counters and wall time of the run;
+- ``pareto.png``: latency vs proxy score, the Pareto front and the winner marked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hwnas import __version__
+from hwnas.errors import UsageError
+from hwnas.io import atomic_path, atomic_write_json, atomic_write_text, read_json
+from hwnas.search.engine import SearchConfig, SearchState
+
+CHECKPOINT_VERSION = 1
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.json"
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint.exists()
+
+    def save_checkpoint(self, config: SearchConfig, state: SearchState) -> None:
+        atomic_write_text(self.checkpoint, json.dumps({
+            "version": CHECKPOINT_VERSION, "config": config.to_json(), "state": state.__dict__,
+        }))
+
+    def load_checkpoint(self, config: SearchConfig) -> SearchState:
+        """The saved state; refuses a checkpoint made with other settings."""
+        data = read_json(self.checkpoint)
+        if data.get("version") != CHECKPOINT_VERSION:
+            raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
+        saved = data["config"]
+        current = config.to_json()
+        changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        if changed:
+            raise UsageError(f"{self.path} holds a search with other settings ({', '.join(changed)}); "
+                             "use the same options to --resume, or another --out")
+        return SearchState(**data["state"])
+
+    def write_history(self, state: SearchState) -> None:
+        atomic_write_text(self.path / "history.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
+
+    def write_best(self, best: dict[str, Any]) -> None:
+        atomic_write_json(self.path / "best.json", best)
+
+    def write_run(self, run: dict[str, Any]) -> None:
+        atomic_write_json(self.path / "run.json", run)
+
+
+def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str | None,
+                  latency_source: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "arch": winner["arch"],
+        "space": config.space,
+        "strategy": config.strategy,
+        "predicted_latency_ms": winner["latency_ms"],
+        "params_m": winner["params_m"],
+        "flops_m": winner["flops_m"],
+        "resolution": config.resolution,
+        "scores": winner["scores"],
+        "device": device,
+        "latency_source": latency_source,
+        "constraints": config.constraints.as_dict(),
+        "seed": config.seed,
+        "config": config.to_json(),
+        "hwnas_version": __version__,
+    }
+
+
+def plot_pareto(history: list[dict[str, Any]], winner_arch: str, proxies: tuple[str, ...],
+                latency_limit_ms: float | None, path: Path) -> None:
+    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.5), squeeze=False)
+    for ax, proxy in zip(axes[0], proxies):
+        pts = sorted((h["latency_ms"], h["scores"][proxy], h["arch"]) for h in history)
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, alpha=0.5, label="evaluated")
+        front, best = [], float("-inf")
+        for lat, score, _ in pts:
+            if score > best:
+                front.append((lat, score))
+                best = score
+        ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="tab:orange", label="Pareto front")
+        won = [p for p in pts if p[2] == winner_arch]
+        if won:
+            ax.scatter([won[0][0]], [won[0][1]], marker="*", s=250, color="tab:red", zorder=5, label="winner")
+        if latency_limit_ms is not None:
+            ax.axvline(latency_limit_ms, color="grey", linestyle="--", label="latency target")
+        ax.set_xlabel("predicted latency (ms)")
+        ax.set_ylabel(proxy)
+        ax.set_title(f"{proxy} vs latency")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

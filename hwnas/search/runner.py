@@ -1,0 +1,60 @@
+"""Run a search into a run directory: resume, checkpoint per step, write the results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hwnas.errors import UsageError
+from hwnas.search.engine import Phase, SearchConfig, SearchEngine, SearchState
+from hwnas.search.rundir import RunDir, best_document, plot_pareto
+
+
+def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, device: str | None = None,
+               workers: int = 1, resume: bool = False, budget_s: float | None = None,
+               on_step: Callable[[SearchState, Phase | None], None] | None = None) -> dict[str, Any]:
+    """Search, checkpointing after every step; returns {"best": ..., "run": ...}.
+
+    An existing checkpoint in ``out`` is continued with ``resume=True`` and refused
+    otherwise, so a finished or interrupted run is never overwritten by accident.
+    """
+    run_dir = RunDir(out)
+    state = None
+    if run_dir.has_checkpoint():
+        if not resume:
+            raise UsageError(f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out")
+        state = run_dir.load_checkpoint(config)
+    engine = SearchEngine(config, latency_source, workers=workers, state=state, budget_s=budget_s)
+    started = time.perf_counter()
+
+    def step_done(st: SearchState, phase: Phase | None) -> None:
+        run_dir.save_checkpoint(config, st)
+        if on_step is not None:
+            on_step(st, phase)
+
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    state = engine.run(step_done)
+    run_dir.save_checkpoint(config, state)
+    winner = engine.winner()
+    describe = getattr(latency_source, "describe", None)
+    best = best_document(config, winner, device=device, latency_source=describe() if describe else {})
+    run = {
+        "evaluations": state.evaluations,
+        "candidates_checked": state.attempts,
+        "infeasible": state.infeasible,
+        "unknown_latency": state.unknown_latency,
+        "cache_hits": state.cache_hits,
+        "search_s": round(state.elapsed_s, 3),
+        "this_invocation_s": round(time.perf_counter() - started, 3),
+        "stop_reason": state.stop_reason,
+        "phases": [p.__dict__ for p in engine.phases],
+        "workers": workers,
+    }
+    run_dir.write_history(state)
+    run_dir.write_best(best)
+    run_dir.write_run(run)
+    plot_pareto(state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms,
+                run_dir.path / "pareto.png")
+    return {"best": best, "run": run, "out": str(run_dir.path)}

@@ -1,0 +1,129 @@
+"""The search: constraints respected, unknown latency counted, deterministic, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hwnas.cli.main import main
+from hwnas.search import Constraints, SearchConfig, plan_phases, run_search
+from hwnas.spaces import get_space
+
+NB201_DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+
+CHEAP = ["--topology-proxy", "sed", "--size-proxy", "params"]
+
+
+def nb201_args(out: Path, *extra: str) -> list[str]:
+    return ["search", "--space", "nb201", "--latency-table", str(NB201_DEV_CSV), "--latency-column",
+            "pixel3_latency_ms", "--latency-ms", "10.66", *CHEAP, "--out", str(out), *extra]
+
+
+@pytest.fixture()
+def dev_table(nb201_dev_rows):
+    from hwnas.latency.sources import ArchLatencyTable
+
+    return ArchLatencyTable.from_csv(NB201_DEV_CSV, get_space("nb201"), latency_column="pixel3_latency_ms")
+
+
+def test_phases_alternate_and_split_the_budget() -> None:
+    config = SearchConfig(space="hybrid", constraints=Constraints(5.0), cycles=2, evaluations=101)
+    phases = plan_phases(config, get_space("hybrid"))
+    assert [p.name for p in phases] == ["topology", "size", "topology", "size"]
+    assert [p.proxy for p in phases] == ["es", "logsynflow"] * 2
+    assert sum(p.budget for p in phases) == 101
+    single = plan_phases(SearchConfig(space="nb201", constraints=Constraints(), strategy="single", proxy="sed"),
+                         get_space("nb201"))
+    assert len(single) == 1 and single[0].operator == "any"
+
+
+def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> None:
+    config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=8.0, params_m=0.5),
+                          topology_proxy="sed", size_proxy="params", evaluations=40, seed=3)
+    result = run_search(config, dev_table, tmp_path / "run")
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert len(history) == result["run"]["evaluations"] >= 30
+    for h in history:
+        assert h["latency_ms"] is not None and h["latency_ms"] <= 8.0
+        assert h["params_m"] <= 0.5
+        assert h["phase"] in ("topology", "size") and h["cycle"] in (0, 1, 2)
+    best = result["best"]
+    assert best["predicted_latency_ms"] <= 8.0 and best["params_m"] <= 0.5
+    # only 3,000 of 15,625 archs are in the table: the rest are infeasible and counted apart
+    assert result["run"]["unknown_latency"] > 0
+    assert result["run"]["infeasible"] >= result["run"]["unknown_latency"]
+    assert (tmp_path / "run" / "pareto.png").stat().st_size > 0
+
+
+def test_same_seed_same_result_and_workers_do_not_matter(tmp_path, dev_table) -> None:
+    def best(out: str, seed: int, workers: int = 1) -> str:
+        config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=10.66), topology_proxy="sed",
+                              size_proxy="params", evaluations=24, seed=seed)
+        run_search(config, dev_table, tmp_path / out, workers=workers)
+        return (tmp_path / out / "best.json").read_text() + (tmp_path / out / "history.jsonl").read_text()
+
+    first = best("a", 1)
+    assert best("b", 1) == first
+    assert best("c", 1, workers=2) == first
+    assert best("d", 2) != first
+
+
+def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys, nb201_dev_rows) -> None:
+    out = tmp_path / "run"
+    assert main(nb201_args(out, "-n", "8", "--json")) == 0
+    capsys.readouterr()
+    assert main(nb201_args(out, "-n", "8")) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(nb201_args(out, "-n", "9", "--resume")) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_killed_search_resumes_to_the_same_best(tmp_path, nb201_dev_rows) -> None:
+    """A real SIGKILL mid-run, then --resume: best.json and history equal an uninterrupted run's."""
+    reference = tmp_path / "reference"
+    assert main(nb201_args(reference, "-n", "60", "--seed", "5", "--json")) == 0
+
+    interrupted = tmp_path / "interrupted"
+    cmd = [sys.executable, "-m", "hwnas", *nb201_args(interrupted, "-n", "60", "--seed", "5", "--json")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    checkpoint = interrupted / "checkpoint.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if checkpoint.exists():
+            try:
+                state = json.loads(checkpoint.read_text())["state"]
+            except ValueError:
+                state = {"evaluations": 0}
+            if state["evaluations"] >= 12:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (interrupted / "best.json").exists(), "the run finished before it could be killed"
+    state = json.loads(checkpoint.read_text())["state"]
+    assert 0 < state["evaluations"] < 60
+
+    assert main(nb201_args(interrupted, "-n", "60", "--seed", "5", "--resume", "--json")) == 0
+    for name in ("best.json", "history.jsonl"):
+        assert (interrupted / name).read_text() == (reference / name).read_text(), name
+
+
+def test_device_without_table_says_to_profile(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no latency_tables/ here
+    code = main(["search", "--device", "raspberry-pi-5", "--latency-ms", "5", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 1 and "hwnas profile --device raspberry-pi-5" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra", [[], ["--device", "host-cpu", "--latency-table", "x.csv"]])
+def test_exactly_one_latency_source(tmp_path, capsys, extra) -> None:
+    code = main(["search", "--latency-ms", "5", "--out", str(tmp_path / "o"), *extra])
+    assert code == 2 and "exactly one of --device" in capsys.readouterr().err
