@@ -21,3 +21,16 @@ def nb201_dev_rows() -> list[dict[str, str]]:
         pytest.skip(f"NB201 dev data not found at {NB201_DEV_CSV} (../shared must sit beside the repo)")
     with NB201_DEV_CSV.open(newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def digits_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 real 8x8 grey images (10 classes) from scikit-learn's bundled digits, as an .npz
+    with ``images`` and ``labels``: labelled data for proxies, nothing downloaded."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn (dev extra) ships the digits")
+    import numpy as np
+
+    digits = sklearn_datasets.load_digits()
+    path = tmp_path_factory.mktemp("digits") / "digits.npz"
+    np.savez(path, images=digits.images[:200].astype(np.float32), labels=digits.target[:200].astype(np.int64))
+    return path
