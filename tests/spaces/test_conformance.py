@@ -138,3 +138,17 @@ def test_block_sum_counts_equal_whole_network_counts(name: str) -> None:
     for arch in space.sample_many(2, seed=5):
         net = space.build(arch)
         assert count_arch(space, arch) == (count_params(net), count_flops(net, space.input_shape()))
+
+
+def test_atomic_writes_make_ordinary_files(tmp_path) -> None:
+    import os
+    import stat
+
+    from hwnas.io import atomic_write_text
+
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
