@@ -17,7 +17,7 @@ got 'fp8'``. Fields::
     graph_optimization: all        # ORT: disable | basic | extended | all
     connection: local              # local | ssh
     ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
-    timing: {warmup_runs, warmup_s, min_runs, min_time_s}
+    timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock}   # clock: wall | thread_cpu
     notes: ...                     # how to make the device's clocks stable, etc.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from hwnas.errors import UnknownName, UsageError
-from hwnas.latency.timing import TimingSettings
+from hwnas.latency.timing import CLOCKS, TimingSettings
 
 DEFAULT_DEVICE = "host-cpu"
 RUNTIMES = ("onnxruntime", "tensorrt", "coreml")
@@ -152,7 +152,7 @@ def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) 
 _TOP_FIELDS = {"name", "description", "aliases", "runtime", "provider", "precision", "threads", "batch_size",
                "graph_optimization", "connection", "ssh", "timing", "notes"}
 _SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
-_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s"}
+_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock"}
 
 
 class _Checker:
@@ -271,7 +271,11 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         warmup_s=tc.number("warmup_s", defaults.warmup_s, minimum=0.0),
         min_runs=tc.integer("min_runs", defaults.min_runs, minimum=1) or 1,
         min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0),
+        clock=tc.choice("clock", CLOCKS, default="wall"),
     )
+    if timing.clock == "thread_cpu" and (runtime != "onnxruntime" or top.data.get("threads") != 1):
+        raise tc.fail("clock", "thread_cpu needs runtime onnxruntime with threads: 1 (the model must run on the "
+                               "timing thread)")
     return Device(
         name=name,
         runtime=runtime,

@@ -165,7 +165,7 @@ def _open_table(path: Path, device: Device, description: dict, space: SearchSpac
         return fresh
     table = LatencyTable.load(path)
     now = identity_of(device.name, description["runtime"], description["host"], device.threads, device.precision,
-                      space.name, resolution, num_classes)
+                      space.name, resolution, num_classes, device.timing.clock)
     before = table.identity()
     diffs = [f"{k} {before[k]!r} -> {now[k]!r}" for k in now if before.get(k) != now[k]]
     if diffs:

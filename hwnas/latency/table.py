@@ -178,7 +178,7 @@ class LatencyTable:
         """What must match for two runs to fill one table (REFERENCE §7: device *and* runtime build)."""
         return identity_of(self.data["device"]["name"], self.data["runtime"], self.data["host"], self.data["threads"],
                            self.data["precision"], self.data["space"], self.data["resolution"],
-                           self.data["num_classes"])
+                           self.data["num_classes"], self.data["timing"].get("clock", "wall"))
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         target = Path(path) if path is not None else self.path
@@ -191,7 +191,7 @@ class LatencyTable:
 
 
 def identity_of(device_name: str, runtime: dict[str, Any], host: dict[str, Any], threads: int | None,
-                precision: str, space: str, resolution: int, num_classes: int) -> dict[str, Any]:
+                precision: str, space: str, resolution: int, num_classes: int, clock: str) -> dict[str, Any]:
     return {
         "device": device_name,
         "runtime": runtime.get("name"),
@@ -203,4 +203,5 @@ def identity_of(device_name: str, runtime: dict[str, Any], host: dict[str, Any],
         "space": space,
         "resolution": resolution,
         "num_classes": num_classes,
+        "clock": clock,
     }

@@ -14,16 +14,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+CLOCKS = ("wall", "thread_cpu")
+
 
 @dataclass(frozen=True)
 class TimingSettings:
     """Warm up for at least ``warmup_runs`` runs and ``warmup_s`` seconds, then time runs until
-    both ``min_runs`` runs and ``min_time_s`` seconds are reached (trtexec's rule)."""
+    both ``min_runs`` runs and ``min_time_s`` seconds are reached (trtexec's rule).
+
+    ``clock`` times each run on the host: ``wall`` (elapsed time), or ``thread_cpu``, the
+    CPU time of the thread that runs the model, which excludes time the core spent on
+    other processes (for one-thread ONNX Runtime on a shared machine; see host-cpu.yaml).
+    GPU runtimes time themselves (CUDA events) whatever the clock.
+    """
 
     warmup_runs: int = 10
     warmup_s: float = 0.05
     min_runs: int = 20
     min_time_s: float = 0.3
+    clock: str = "wall"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,6 +41,7 @@ class TimingSettings:
     def from_dict(cls, data: Mapping[str, Any]) -> TimingSettings:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
 
 
 @dataclass(frozen=True)

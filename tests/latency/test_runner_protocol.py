@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from hwnas.latency.remote import runner
@@ -49,6 +50,26 @@ def test_timed_runs_honours_min_count_and_min_time() -> None:
     assert len(samples) == 30
     samples, _, warm_s = runner.timed_runs(lambda: 2.5, {"warmup_runs": 0, "warmup_s": 0.02, "min_runs": 3, "min_time_s": 0.0})
     assert samples == [2.5, 2.5, 2.5] and warm_s >= 0.02  # a runtime's own timer (CUDA events) wins
+
+
+def test_thread_cpu_clock_leaves_out_time_off_the_cpu() -> None:
+    def sleepy() -> None:  # off the CPU, like a run preempted by another process
+        time.sleep(0.005)
+
+    timing = {"warmup_runs": 0, "warmup_s": 0.0, "min_runs": 5, "min_time_s": 0.0}
+    wall, _, _ = runner.timed_runs(sleepy, {**timing, "clock": "wall"})
+    cpu, _, _ = runner.timed_runs(sleepy, {**timing, "clock": "thread_cpu"})
+    assert min(wall) >= 5.0 and max(cpu) < 2.0
+
+    def busy() -> None:
+        end = time.thread_time() + 0.003
+        while time.thread_time() < end:
+            pass
+
+    cpu, _, _ = runner.timed_runs(busy, {**timing, "clock": "thread_cpu"})
+    assert all(s >= 3.0 for s in cpu)
+    with pytest.raises(ValueError, match="timing clock must be one of wall, thread_cpu"):
+        runner.timed_runs(busy, {**timing, "clock": "sundial"})
 
 
 def test_serve_answers_json_lines(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ reply per line on stdout, in order::
      "options": {...}, "timing": {...}}
     {"op": "exit"}
 
-``R`` is ``onnxruntime``, ``tensorrt`` or ``coreml``. ``options``: ``precision``,
+``R`` is ``onnxruntime``, ``tensorrt`` or ``coreml``; ``P`` is an ONNX (or ``.ort``) file, an
+``.mlpackage``, or for TensorRT also a serialised ``.engine`` / ``.plan``, timed as it is. ``options``: ``precision``,
 ``threads``, ``provider`` and ``graph_optimization``. ``timing``: ``warmup_runs``,
 ``warmup_s``, ``min_runs``, ``min_time_s`` (warm up for at least both, then time runs
 until both the count and the time are reached). A reply has ``"ok": true`` and the
@@ -48,6 +49,9 @@ _ORT_OPT_LEVELS = {
 _TRTEXEC_PATHS = ("/usr/src/tensorrt/bin/trtexec", "/usr/local/tensorrt/bin/trtexec", "/opt/tensorrt/bin/trtexec")
 
 
+_SAMPLE_CLOCKS = {"wall": time.perf_counter_ns, "thread_cpu": time.thread_time_ns}
+
+
 class RuntimeMissing(Exception):
     """The runtime (or the platform it needs) is not on this device; the message says what to install."""
 
@@ -57,12 +61,20 @@ def timed_runs(run, timing):
     """Warm up, then time ``run`` until both ``min_runs`` and ``min_time_s`` are reached.
 
     ``run`` returns ``None`` (the host clock times it) or its own duration in ms (a GPU
-    timer: CUDA events). Returns ``(samples_ms, timed_s, warmup_s)``.
+    timer: CUDA events). The host clock is ``timing["clock"]``: ``wall`` (default) or
+    ``thread_cpu``, the CPU time of the calling thread, which leaves out the time other
+    processes take the core away; it equals latency only when the runtime computes on
+    the calling thread (ONNX Runtime with one intra-op thread). Returns
+    ``(samples_ms, timed_s, warmup_s)``; the budgets (``warmup_s``, ``min_time_s``) are
+    wall time.
     """
     warmup_runs = int(timing.get("warmup_runs", 10))
     warmup_s = float(timing.get("warmup_s", 0.05))
     min_runs = max(1, int(timing.get("min_runs", 20)))
     min_time_s = float(timing.get("min_time_s", 0.3))
+    sample_clock = _SAMPLE_CLOCKS.get(timing.get("clock") or "wall")
+    if sample_clock is None:
+        raise ValueError("timing clock must be one of %s, got %r" % (", ".join(_SAMPLE_CLOCKS), timing.get("clock")))
     clock = time.perf_counter
     start = clock()
     done = 0
@@ -73,9 +85,9 @@ def timed_runs(run, timing):
     samples = []
     start = clock()
     while len(samples) < min_runs or clock() - start < min_time_s:
-        t0 = time.perf_counter_ns()
+        t0 = sample_clock()
         own = run()
-        host_ms = (time.perf_counter_ns() - t0) / 1e6
+        host_ms = (sample_clock() - t0) / 1e6
         samples.append(float(own) if own is not None else host_ms)
     return samples, clock() - start, warm
 
@@ -196,6 +208,11 @@ def _cuda(result):
     return values[0] if len(values) == 1 else (values or None)
 
 
+def _is_engine(path):
+    """A serialised engine (``hwnas export --format tensorrt``) is timed as it is, not rebuilt."""
+    return path.endswith((".engine", ".plan"))
+
+
 def _engine_path(onnx_path, precision, version):
     return "%s.%s.trt%s.engine" % (onnx_path, precision, version)
 
@@ -214,8 +231,11 @@ def _placeholder_int8_ranges(trt, network):
                 tensor.set_dynamic_range(-4.0, 4.0)
 
 
-def build_tensorrt_engine(onnx_path, engine_path, precision):
-    """Parse the ONNX file and build a serialised engine with the precision flags (atomic write)."""
+def build_tensorrt_engine(onnx_path, engine_path, precision, placeholder_ranges=True):
+    """Parse the ONNX file and build a serialised engine with the precision flags (atomic write).
+
+    ``placeholder_ranges=False`` for an int8 graph that carries its own Q/DQ scales
+    (explicit quantisation, e.g. ``hwnas export``'s calibrated engines)."""
     trt, _ = _tensorrt_python()
     if trt is None:
         raise RuntimeMissing("the tensorrt Python package is not installed (pip install tensorrt)")
@@ -235,7 +255,8 @@ def build_tensorrt_engine(onnx_path, engine_path, precision):
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "int8":
         config.set_flag(trt.BuilderFlag.INT8)
-        _placeholder_int8_ranges(trt, network)
+        if placeholder_ranges:
+            _placeholder_int8_ranges(trt, network)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise RuntimeError("TensorRT failed to build an engine for %s" % onnx_path)
@@ -251,7 +272,7 @@ def _measure_tensorrt_python(path, input_shape, options, timing):
     np = _import("numpy", "numpy", "pip install numpy")
     precision = options.get("precision") or "fp16"
     t0 = time.perf_counter()
-    engine_file = _engine_path(path, precision, trt.__version__)
+    engine_file = path if _is_engine(path) else _engine_path(path, precision, trt.__version__)
     if not os.path.exists(engine_file):
         build_tensorrt_engine(path, engine_file, precision)
     logger = trt.Logger(trt.Logger.WARNING)
@@ -320,7 +341,7 @@ def _measure_trtexec(path, input_shape, options, timing):
     """GPU compute time per inference from ``trtexec --exportTimes`` (the Jetson fallback)."""
     exe = _trtexec()
     precision = options.get("precision") or "fp16"
-    engine_file = _engine_path(path, precision, "exec-" + _trtexec_version(exe))
+    engine_file = path if _is_engine(path) else _engine_path(path, precision, "exec-" + _trtexec_version(exe))
     fd, times_file = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     cmd = [exe]
