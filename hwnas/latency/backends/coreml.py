@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,21 +31,32 @@ class CoreMLBackend(Backend):
     install_hint = "pip install 'hwnas[coreml]' (timing also needs macOS)"
 
     def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
-        try:
-            import coremltools as ct
-        except ImportError:
-            raise MissingDependency("coremltools", "pip install 'hwnas[coreml]'") from None
-        out_path = Path(out_path)
-        precision = ct.precision.FLOAT16 if self.device.precision == "fp16" else ct.precision.FLOAT32
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.export.export(model.eval(), (torch.zeros(input_shape),)).run_decompositions({})
-            mlmodel = ct.convert(program, convert_to="mlprogram", compute_precision=precision,
-                                 minimum_deployment_target=ct.target.macOS13)
-        # an .mlpackage is a folder: save beside, then swap in (never a half-written package)
-        tmp = out_path.with_name(f".tmp-{out_path.name}")  # keeps the .mlpackage suffix coremltools insists on
-        shutil.rmtree(tmp, ignore_errors=True)
-        mlmodel.save(str(tmp))
-        shutil.rmtree(out_path, ignore_errors=True)
-        tmp.rename(out_path)
-        return out_path
+        return save_mlpackage(convert_to_mlprogram(model, input_shape, self.device.precision), out_path)
+
+
+def convert_to_mlprogram(model: nn.Module, input_shape: tuple[int, ...], precision: str) -> Any:
+    """An ML program ``MLModel`` of ``model`` at ``input_shape``, computing in ``precision`` (fp16 or fp32).
+
+    Input names come from ``model.forward``'s argument names (``torch.export``).
+    """
+    try:
+        import coremltools as ct
+    except ImportError:
+        raise MissingDependency("coremltools", "pip install 'hwnas[coreml]'") from None
+    compute = ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(model.eval(), (torch.zeros(input_shape),)).run_decompositions({})
+        return ct.convert(program, convert_to="mlprogram", compute_precision=compute,
+                          minimum_deployment_target=ct.target.macOS13)
+
+
+def save_mlpackage(mlmodel: Any, out_path: Path) -> Path:
+    """Save as ``out_path`` (an .mlpackage folder): beside it first, then swapped in, never half-written."""
+    out_path = Path(out_path)
+    tmp = out_path.with_name(f".tmp-{out_path.name}")  # keeps the .mlpackage suffix coremltools insists on
+    shutil.rmtree(tmp, ignore_errors=True)
+    mlmodel.save(str(tmp))
+    shutil.rmtree(out_path, ignore_errors=True)
+    tmp.rename(out_path)
+    return out_path
