@@ -1,0 +1,102 @@
+"""The contract every export format fulfils, and what one export run shares between formats.
+
+A format is one :class:`ArtifactWriter` subclass registered in ``FORMATS`` (see
+``hwnas/export/__init__.py``). Guarantees of every writer:
+
+- ``check_available`` raises :class:`~hwnas.errors.MissingDependency` naming the package
+  or platform that is missing *before* anything is written, so a run that cannot finish
+  fails at once and leaves nothing behind;
+- ``write`` writes its files only into ``ctx.out_dir`` (intermediates go to
+  ``ctx.scratch``), proves the file loads (and, where the runtime runs here, that it
+  computes the same function as the PyTorch model) and returns an :class:`ArtifactReport`;
+- a check that fails raises :class:`~hwnas.errors.HwnasError` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from torch import nn
+
+from hwnas.devices import Device
+from hwnas.export.images import CalibrationImages, Preprocessing
+from hwnas.spaces.base import SearchSpace
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+
+
+@dataclass(frozen=True)
+class ArtifactReport:
+    """One written artifact: where it is, what it is, and what was checked about it.
+
+    ``file`` is relative to the export directory; ``checks`` holds what was verified
+    (checker passed, opset, input and output shapes, precision); ``parity`` compares
+    its outputs with PyTorch (``None`` where the runtime cannot run here, with the
+    reason in ``notes``); ``latency`` is filled in by the measuring step.
+    """
+
+    format: str
+    file: str
+    precision: str
+    checks: dict[str, Any]
+    parity: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+    extra_files: tuple[str, ...] = ()
+    latency: dict[str, Any] | None = None
+
+
+@dataclass
+class ExportContext:
+    """Everything a writer may read, plus the artifacts written so far (``artifacts``: format -> path).
+
+    ``parity_inputs`` holds named input sets (``random``, and ``real`` when calibration
+    images are given) and ``reference`` the PyTorch outputs for each.
+    """
+
+    model: nn.Module
+    space: SearchSpace
+    arch: str
+    input_shape: tuple[int, int, int, int]
+    num_classes: int
+    dynamic_batch: bool
+    device: Device
+    precision: str | None
+    preprocessing: Preprocessing
+    calibration: CalibrationImages | None
+    parity_inputs: dict[str, np.ndarray]
+    reference: dict[str, np.ndarray]
+    out_dir: Path
+    scratch: Path
+    seed: int
+    artifacts: dict[str, Path] = field(default_factory=dict)
+    reports: dict[str, ArtifactReport] = field(default_factory=dict)
+
+
+class ArtifactWriter(ABC):
+    """One deployable format (ONNX, ORT, INT8 ONNX, Core ML, TensorRT)."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    file_name: ClassVar[str] = ""
+    runtime: ClassVar[str] = ""
+    """The latency backend that runs the artifact (``hwnas.latency.backends``)."""
+    needs: ClassVar[tuple[str, ...]] = ()
+    """Formats this one is made from; they are written first."""
+    needs_calibration: ClassVar[bool] = False
+    precisions: ClassVar[tuple[str, ...]] = ("fp32",)
+
+    def precision_for(self, requested: str | None, device: Device) -> str:
+        """The precision this format is written in: ``requested`` when given, else its default."""
+        return requested or self.precisions[0]
+
+    def check_available(self) -> None:
+        """Raise MissingDependency if this machine cannot write the format (default: it can)."""
+
+    @abstractmethod
+    def write(self, ctx: ExportContext) -> ArtifactReport:
+        """Write the artifact into ``ctx.out_dir``, check it, and report."""

@@ -1,0 +1,151 @@
+"""The model card: ``model_card.json`` for programs, ``README.md`` for people, both from one dict.
+
+It says what the files are (architecture, space, #Params, FLOPs, interface and
+preprocessing), whether the weights are trained, what was checked (ONNX checker, Core
+ML spec, parity with PyTorch, INT8 agreement), how fast each file ran and how that
+compares with the latency table's prediction, the SHA-256 of every file, and a
+snippet that loads and runs the ONNX file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hwnas.export.base import INPUT_NAME, OUTPUT_NAME
+from hwnas.io import atomic_write_json, atomic_write_text
+
+CARD_VERSION = 1
+
+
+def onnx_snippet(card: dict[str, Any]) -> str:
+    """Python that loads model.onnx, preprocesses an image as the card says and prints the top class."""
+    pre = card["input"]["preprocessing"]
+    r = card["architecture"]["resolution"]
+    mean = ", ".join(f"{v:g}" for v in pre["mean"])
+    std = ", ".join(f"{v:g}" for v in pre["std"])
+    return f'''import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+MEAN = np.array([{mean}], dtype=np.float32)
+STD = np.array([{std}], dtype=np.float32)
+
+
+def preprocess(image: Image.Image) -> np.ndarray:
+    """RGB, bilinear resize to {r}x{r}, [0, 1], per-channel normalisation, NCHW float32."""
+    x = np.asarray(image.convert("RGB").resize(({r}, {r}), Image.BILINEAR), dtype=np.float32) / 255.0
+    return ((x - MEAN) / STD).transpose(2, 0, 1)[None]
+
+
+session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+image = Image.new("RGB", (640, 480), (120, 160, 200))  # your photo: Image.open("photo.jpg")
+logits = session.run(["{OUTPUT_NAME}"], {{"{INPUT_NAME}": preprocess(image)}})[0]
+print("top-1 class:", int(logits.argmax(1)[0]), "logits shape:", logits.shape)
+'''
+
+
+def write_card(out_dir: Path, card: dict[str, Any]) -> None:
+    atomic_write_json(out_dir / "model_card.json", card)
+    atomic_write_text(out_dir / "README.md", render_readme(card))
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} ms"
+
+
+def _parity_text(parity: dict[str, Any] | None) -> str:
+    if not parity:
+        return "not run here"
+    if "calibration_images" in parity:
+        a = parity["calibration_images"]
+        return f"top-1 agreement {100 * a['top1_agreement']:.1f}% on {a['n']} calibration images"
+    sets = {k: v for k, v in parity.items() if isinstance(v, dict)}
+    worst = max(v["max_abs_diff"] for v in sets.values())
+    verdict = "pass" if parity.get("passed") else "FAIL"
+    weak = "; weak: outputs barely depend on the input" if parity.get("warning") else ""
+    return f"max abs diff {worst:.2e} ({verdict}, tol {parity['tolerance']:g}; {', '.join(sets)}{weak})"
+
+
+def _latency_text(latency: dict[str, Any] | None) -> str:
+    if not latency:
+        return "-"
+    if not latency.get("measured"):
+        return latency.get("reason", "not timed")
+    return f"{latency['median_ms']:.3f} ms median (p10 {latency['p10_ms']:.3f}, p90 {latency['p90_ms']:.3f}; " \
+           f"{latency['device']}, {latency['runtime']})"
+
+
+def render_readme(card: dict[str, Any]) -> str:
+    arch, target, weights = card["architecture"], card["target"], card["weights"]
+    inp, out = card["input"], card["output"]
+    lines = [
+        f"# {card['name']}",
+        "",
+        f"An image classifier exported by hwnas {card['hwnas_version']} from the `{arch['space']}` search space.",
+        "",
+    ]
+    if weights["kind"] == "initial":
+        lines += [f"> **Untrained.** {weights['note']}", ""]
+    else:
+        lines += [f"Weights: `{weights['file']}` (sha256 `{weights['sha256'][:16]}...`).", ""]
+    lines += [
+        "## Architecture",
+        "",
+        f"- encoding: `{arch['encoding']}`",
+        f"- space: `{arch['space']}`, input {arch['resolution']}x{arch['resolution']}, {arch['num_classes']} classes",
+        f"- #Params: {arch['params_m']:.4f} M, FLOPs: {arch['flops_m']:.2f} M",
+    ]
+    if card.get("search"):
+        s = card["search"]
+        lines.append(f"- found by `hwnas search` ({s.get('strategy')}) in `{s.get('run_dir')}`")
+    lines += [
+        "",
+        "## Interface",
+        "",
+        f"- input `{inp['name']}`: shape {inp['shape']}, {inp['dtype']}",
+        f"- output `{out['name']}`: shape {out['shape']}, {out['meaning']}",
+        "- preprocessing: " + ", ".join([inp["preprocessing"]["color"], inp["preprocessing"]["resize"],
+                                          inp["preprocessing"]["scale"], inp["preprocessing"]["normalize"]])
+        + f" with mean {inp['preprocessing']['mean']} and std {inp['preprocessing']['std']} "
+          f"({inp['preprocessing']['statistics']} statistics)",
+        "",
+        "## Files",
+        "",
+        "| format | file | precision | size | checks | parity with PyTorch | latency |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in card["artifacts"]:
+        check = next((f"{k}: {v}" for k, v in a["checks"].items() if k in ("onnx_checker", "spec_check", "loads")), "")
+        lines.append(f"| {a['format']} | `{a['file']}` | {a['precision']} | {a['size_bytes'] / 1e6:.2f} MB | {check} | "
+                     f"{_parity_text(a['parity'])} | {_latency_text(a['latency'])} |")
+    lines += ["", "Notes:", ""]
+    for a in card["artifacts"]:
+        for note in a.get("notes", []):
+            lines.append(f"- {a['format']}: {note}")
+    lines += ["", "## Latency", ""]
+    lines.append(f"- target device: `{target['device']}` ({target.get('runtime', '')}, {target.get('precision', '')})")
+    if target.get("predicted_latency_ms") is not None:
+        lines.append(f"- predicted by the latency table: {_ms(target['predicted_latency_ms'])}")
+    else:
+        lines.append(f"- no prediction: {target.get('reason', 'no table')}")
+    if target.get("search_predicted_latency_ms") is not None:
+        lines.append(f"- predicted during the search: {_ms(target['search_predicted_latency_ms'])}")
+    check = card["latency_check"]
+    if check.get("checked"):
+        verdict = "within" if check["within_tolerance"] else "OUTSIDE"
+        lines.append(f"- model.onnx measured {_ms(check['measured_ms'])} on {check['device']}: {check['error_pct']:+.1f}% "
+                     f"from the prediction ({verdict} ±{check['tolerance_pct']:.0f}%)")
+    else:
+        lines.append(f"- prediction vs measurement: not checked ({check.get('reason')})")
+    if card.get("int8_speedup"):
+        sp = card["int8_speedup"]
+        lines.append(f"- INT8 speed-up over fp32 on {sp['device']}: {sp['speedup']:.2f}x "
+                     f"({_ms(sp['fp32_ms'])} -> {_ms(sp['int8_ms'])})")
+    lines += ["", "## SHA-256", ""]
+    for a in card["artifacts"]:
+        lines.append(f"- `{a['file']}`: `{a['sha256']}`")
+        for extra in a.get("extra_files", []):
+            lines.append(f"- `{extra['file']}`: `{extra['sha256']}`")
+    lines += ["", "## Run the ONNX file", "", "```python", card["snippet"].rstrip(), "```", ""]
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""The export directory appears whole or not at all; artifact hashes.
+
+Everything is written into a hidden sibling (``.DIR.partial-XXXX``) and renamed onto
+``DIR`` only when every artifact and the model card are done, so a failed or
+interrupted export leaves no partial directory behind (and folders created for it
+are removed again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from hwnas.errors import UsageError
+
+
+def check_destination(out: Path, *, overwrite: bool) -> None:
+    """Refuse an existing ``out`` unless ``overwrite`` (and never a file); called before any work."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
+            raise UsageError(f"--out {out} exists and is not a directory")
+        if not overwrite and any(out.iterdir()):
+            raise UsageError(f"--out {out} already exists and is not empty (pass --overwrite to replace it)")
+
+
+@contextlib.contextmanager
+def staged_directory(out: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``out``; on success it becomes ``out``, on failure it is deleted."""
+    out = Path(os.path.abspath(out))
+    check_destination(out, overwrite=overwrite)
+    created: list[Path] = []
+    parent = out.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    stage.chmod(0o755)  # mkdtemp's 0700 would leak into the published folder
+    try:
+        yield stage
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rmdir(old)
+            out.rename(old)
+            stage.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            stage.rename(out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in created:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file; of a folder (an .mlpackage), of its ``sha256sum``-style lines, sorted by path.
+
+    For a folder this equals
+    ``(cd DIR && find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum) | sha256sum``.
+    """
+    if path.is_file():
+        return _file_sha256(path)
+    names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    lines = "".join(f"{_file_sha256(path / name)}  {name}\n" for name in names)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def size_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -1,0 +1,136 @@
+"""How fast the exported files are, and how fast the latency table said the network would be.
+
+Timing reuses the latency stack: the device's backend and target (``open_target``, the
+on-device runner, the device's timing settings), so an exported file is timed exactly
+as the table's blocks and ``hwnas validate-table``'s networks were. Which device times
+an artifact:
+
+- ONNX Runtime files (onnx, ort, int8): the target device when it runs ONNX Runtime
+  (locally or over SSH), else ``host-cpu``;
+- Core ML packages and TensorRT engines: the target device when it runs that runtime
+  (Core ML timing needs macOS; an engine must be timed where it was built).
+
+A file that cannot be timed gets the reason instead of a number. The ±10% check
+compares the fp32 ONNX file's median with the table's prediction on the same device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hwnas.devices import DEFAULT_DEVICE, Device, load_device
+from hwnas.errors import HwnasError
+from hwnas.export.base import ArtifactReport
+from hwnas.latency.targets import open_target
+from hwnas.spaces.base import SearchSpace
+
+TOLERANCE = 0.10
+
+
+def timing_device(runtime: str, target: Device) -> tuple[Device | None, str]:
+    """The device that times artifacts of ``runtime``, or None and the reason."""
+    if target.runtime == runtime:
+        return target, ""
+    if runtime == "onnxruntime":
+        return load_device(DEFAULT_DEVICE), ""
+    where = {"coreml": "a Core ML device on macOS (e.g. --device apple-silicon)",
+             "tensorrt": "the TensorRT device that built the engine (e.g. --device nvidia-gpu)"}[runtime]
+    return None, f"not timed: the target device {target.name} runs {target.runtime}; time it with {where}"
+
+
+def measure_artifacts(reports: dict[str, ArtifactReport], paths: dict[str, Path], runtimes: dict[str, str],
+                      target: Device, input_shape: tuple[int, ...],
+                      on_step: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Latency record per format: device, runtime and median/p10/p90 (ms), or ``reason``.
+
+    ONNX Runtime files whose target device cannot be reached are timed on host-cpu
+    instead, with the target's error kept as a note.
+    """
+    groups: dict[str, tuple[Device, list[str]]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    for fmt in reports:
+        device, reason = timing_device(runtimes[fmt], target)
+        if device is None:
+            results[fmt] = {"measured": False, "reason": reason}
+        else:
+            groups.setdefault(device.name, (device, []))[1].append(fmt)
+    for device, formats in groups.values():
+        try:
+            results.update(_time_on(device, formats, reports, paths, input_shape, on_step))
+        except HwnasError as exc:
+            reason = f"not timed on {device.name}: {str(exc).splitlines()[0]}"
+            fallback = load_device(DEFAULT_DEVICE)
+            if runtimes[formats[0]] == "onnxruntime" and device.name != fallback.name:
+                try:
+                    timed = _time_on(fallback, formats, reports, paths, input_shape, on_step)
+                    results.update({f: {**r, "note": reason} for f, r in timed.items()})
+                    continue
+                except HwnasError as again:
+                    reason += f"; not timed on {fallback.name}: {str(again).splitlines()[0]}"
+            results.update({f: {"measured": False, "reason": reason} for f in formats})
+    return results
+
+
+def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactReport], paths: dict[str, Path],
+             input_shape: tuple[int, ...], on_step: Callable[[str], None] | None) -> dict[str, dict[str, Any]]:
+    results = {}
+    with open_target(device) as tgt:
+        runtime = tgt.describe()["runtime"]
+        for fmt, where in zip(formats, tgt.upload([paths[f] for f in formats])):
+            if on_step:
+                on_step(f"timing {reports[fmt].file} on {device.name}")
+            stats = tgt.measure(where, input_shape).stats
+            results[fmt] = {"measured": True, "device": device.name,
+                            "runtime": f"{runtime.get('name')} {runtime.get('version')}",
+                            "threads": device.threads, **stats.to_dict()}
+    return results
+
+
+def predict(space: SearchSpace, arch: str, device: Device, resolution: int, num_classes: int,
+            run: dict[str, Any] | None) -> dict[str, Any]:
+    """The latency table's prediction for the target device (and what the search saw, for a run directory)."""
+    from hwnas.latency.sources import BlockLatencyTable, load_latency_source
+
+    result: dict[str, Any] = {"device": device.name}
+    if run is not None:
+        result["search_predicted_latency_ms"] = run.get("predicted_latency_ms")
+        result["search_latency_source"] = run.get("latency_source")
+    try:
+        source = load_latency_source(space=space, device=device, resolution=resolution)
+        if isinstance(source, BlockLatencyTable) and source.table.num_classes != num_classes:
+            raise HwnasError(f"the table prices a {source.table.num_classes}-class head, this export has "
+                             f"{num_classes} classes")
+        result["predicted_latency_ms"] = source.predict_ms(space, arch, resolution=resolution)
+        result["latency_source"] = source.describe()
+    except HwnasError as exc:
+        result["predicted_latency_ms"] = None
+        result["reason"] = str(exc).splitlines()[0]
+    return result
+
+
+def latency_check(prediction: dict[str, Any], onnx_latency: dict[str, Any] | None) -> dict[str, Any]:
+    """Measured fp32 ONNX median vs the table's prediction on the same device: ratio and within ±10%."""
+    predicted = prediction.get("predicted_latency_ms")
+    if predicted is None:
+        return {"checked": False, "reason": prediction.get("reason", "no prediction")}
+    if not onnx_latency or not onnx_latency.get("measured"):
+        return {"checked": False, "reason": (onnx_latency or {}).get("reason", "model.onnx was not timed")}
+    if onnx_latency["device"] != prediction["device"]:
+        return {"checked": False, "reason": f"model.onnx was timed on {onnx_latency['device']}, the prediction is "
+                                            f"for {prediction['device']}"}
+    measured = onnx_latency["median_ms"]
+    ratio = measured / predicted
+    return {"checked": True, "device": prediction["device"], "predicted_ms": predicted, "measured_ms": measured,
+            "ratio": ratio, "error_pct": 100.0 * (ratio - 1.0), "tolerance_pct": 100 * TOLERANCE,
+            "within_tolerance": abs(ratio - 1.0) <= TOLERANCE}
+
+
+def int8_speedup(latency: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """fp32 ONNX median / INT8 ONNX median, when both were timed on the same device."""
+    fp32, int8 = latency.get("onnx"), latency.get("int8")
+    if not fp32 or not int8 or not fp32.get("measured") or not int8.get("measured") or fp32["device"] != int8["device"]:
+        return None
+    return {"device": fp32["device"], "fp32_ms": fp32["median_ms"], "int8_ms": int8["median_ms"],
+            "speedup": fp32["median_ms"] / int8["median_ms"]}

@@ -1,0 +1,204 @@
+"""``export_model``: from a search winner (or an encoding) to a directory of checked artifacts and a model card.
+
+Order of work, chosen so that bad input costs nothing and leaves nothing:
+
+1. resolve the architecture, formats, precision, device, weights and calibration
+   images, and ask every writer whether this machine can write its format;
+2. build the network (seeded initial weights, or ``--weights``) and its PyTorch
+   reference outputs on random and real inputs;
+3. write every format into a staging folder (ONNX first: the others derive from it
+   or are checked against it), time the files, write the card;
+4. rename the staging folder onto ``--out``. Any error before that deletes it.
+
+Formats and precision: ``onnx`` (fp32) is always written, it is the reference. ``ort``
+is fp32. ``int8`` is the statically quantised ONNX file and needs ``--calibration``.
+``--precision`` sets the compute precision of the compiled formats: ``coreml`` (fp16 or
+fp32, default fp16 or the Core ML device's) and ``tensorrt`` (fp32, fp16 or int8,
+default the TensorRT device's or fp16). ``--precision int8`` also adds the ``int8``
+format, so "int8" can be asked for either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hwnas import __version__
+from hwnas.counting import count_flops, count_params
+from hwnas.devices import DEFAULT_DEVICE, Device, load_device
+from hwnas.errors import UsageError
+from hwnas.export import FORMATS
+from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactWriter, ExportContext
+from hwnas.export.card import CARD_VERSION, onnx_snippet, write_card
+from hwnas.export.files import check_destination, sha256_of, size_bytes, staged_directory
+from hwnas.export.images import Preprocessing, load_calibration
+from hwnas.export.measure import int8_speedup, latency_check, measure_artifacts, predict
+from hwnas.export.parity import RANDOM_INPUTS, random_inputs, torch_outputs
+from hwnas.export.source import ExportSource, resolve_source
+from hwnas.export.weights import initial_weights, load_weights
+
+PRECISIONS = ("fp32", "fp16", "int8")
+DEFAULT_FORMATS = ("onnx",)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What ``hwnas export`` was asked; ``target`` is a run directory, or an encoding when ``space`` is given."""
+
+    target: str
+    out: Path
+    space: str | None = None
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    weights: Path | None = None
+    num_classes: int | None = None
+    resolution: int | None = None
+    precision: str | None = None
+    calibration: Path | None = None
+    dynamic_batch: bool = False
+    device: str | None = None
+    seed: int | None = None
+    measure: bool = True
+    overwrite: bool = False
+
+
+def plan_formats(formats: tuple[str, ...], precision: str | None, calibration: Path | None,
+                 device: Device) -> list[ArtifactWriter]:
+    """Writers in build order (registry order, ONNX first), with every format/precision rule checked."""
+    if precision is not None and precision not in PRECISIONS:
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    wanted = {f.strip().lower() for f in formats if f.strip()}
+    for name in wanted:
+        FORMATS.get(name)  # UnknownName listing the known formats
+    wanted.add("onnx")
+    if precision == "int8":
+        wanted.add("int8")
+    changed = True
+    while changed:  # formats a requested one is made from
+        changed = False
+        for name in list(wanted):
+            for need in FORMATS.get(name).needs:
+                if need not in wanted:
+                    wanted.add(need)
+                    changed = True
+    writers = [FORMATS.get(name)() for name in FORMATS.names() if name in wanted]
+    if precision is not None:
+        if not any(precision in w.precisions for w in writers if w.name not in ("onnx", "ort")) and precision != "fp32":
+            raise UsageError(f"--precision {precision} applies to the coreml and tensorrt formats (ONNX and ORT files "
+                             "are fp32); add --format coreml or tensorrt")
+        for w in writers:
+            if w.name in ("coreml", "tensorrt") and precision not in w.precisions:
+                raise UsageError(f"--precision {precision}: {w.title} exports {', '.join(w.precisions)}")
+    for w in writers:
+        if (w.needs_calibration or (w.name == "tensorrt" and w.precision_for(precision, device) == "int8")) \
+                and calibration is None:
+            raise UsageError(f"the {w.name} format needs --calibration (an image folder or an .npz with 'images')")
+    for w in writers:
+        w.check_available()
+    return writers
+
+
+def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the artifacts and the model card into ``request.out``; returns the card."""
+    step = on_step or (lambda _: None)
+    source = resolve_source(request.target, space=request.space, resolution=request.resolution,
+                            num_classes=request.num_classes, device=request.device, seed=request.seed)
+    device = load_device(source.device or DEFAULT_DEVICE)
+    writers = plan_formats(request.formats, request.precision, request.calibration, device)
+    check_destination(Path(request.out), overwrite=request.overwrite)
+
+    step("building the network")
+    space, arch_obj = source.space, source.space.decode(source.arch)
+    torch.manual_seed(source.seed)
+    model = space.build(arch_obj, num_classes=source.num_classes, resolution=source.resolution).eval()
+    if request.weights is not None:
+        weights = load_weights(model, request.weights, arch=source.arch)
+    else:
+        weights = initial_weights(source.seed)
+    input_shape = space.input_shape(source.resolution)
+    preprocessing = Preprocessing.for_space(space.name, source.resolution)
+    calibration = None
+    if request.calibration is not None:
+        step("reading calibration images")
+        calibration = load_calibration(request.calibration, preprocessing, seed=source.seed)
+    inputs = {"random": random_inputs(input_shape, RANDOM_INPUTS, source.seed)}
+    if calibration is not None:
+        inputs["real"] = calibration.images
+    reference = {name: torch_outputs(model, x) for name, x in inputs.items()}
+    prediction = predict(space, source.arch, device, source.resolution, source.num_classes, source.run)
+
+    with staged_directory(Path(request.out), overwrite=request.overwrite) as stage, \
+            tempfile.TemporaryDirectory(prefix="hwnas-export-") as scratch:
+        ctx = ExportContext(model=model, space=space, arch=source.arch, input_shape=input_shape,
+                            num_classes=source.num_classes, dynamic_batch=request.dynamic_batch, device=device,
+                            precision=request.precision, preprocessing=preprocessing, calibration=calibration,
+                            parity_inputs=inputs, reference=reference, out_dir=stage, scratch=Path(scratch),
+                            seed=source.seed)
+        for writer in writers:
+            step(f"writing {writer.title}")
+            report = writer.write(ctx)
+            ctx.reports[writer.name] = report
+            ctx.artifacts[writer.name] = stage / report.file
+        latency: dict[str, dict[str, Any]] = {}
+        if request.measure:
+            latency = measure_artifacts(ctx.reports, ctx.artifacts, {w.name: w.runtime for w in writers}, device,
+                                        input_shape, on_step=step)
+        else:
+            latency = {name: {"measured": False, "reason": "not timed (--no-measure)"} for name in ctx.reports}
+        for name, report in ctx.reports.items():
+            ctx.reports[name] = replace(report, latency=latency[name])
+        step("writing the model card")
+        card = build_card(source, device, model, weights, ctx, prediction, latency)
+        write_card(stage, card)
+    card["out"] = str(request.out)
+    return card
+
+
+def build_card(source: ExportSource, device: Device, model: torch.nn.Module, weights: dict[str, Any],
+               ctx: ExportContext, prediction: dict[str, Any], latency: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    space, shape = source.space, ctx.input_shape
+    batch: Any = "batch" if ctx.dynamic_batch else 1
+    artifacts = []
+    for report in ctx.reports.values():
+        path = ctx.out_dir / report.file
+        artifacts.append({
+            "format": report.format, "file": report.file, "precision": report.precision,
+            "size_bytes": size_bytes(path), "sha256": sha256_of(path), "checks": report.checks,
+            "parity": report.parity, "latency": report.latency, "notes": list(report.notes),
+            "extra_files": [{"file": f, "sha256": sha256_of(ctx.out_dir / f)} for f in report.extra_files],
+        })
+    card: dict[str, Any] = {
+        "card_version": CARD_VERSION,
+        "name": f"hwnas-{space.name}-{source.resolution}-{sha256_text(source.arch)[:8]}",
+        "hwnas_version": __version__,
+        "torch_version": torch.__version__,
+        "architecture": {
+            "space": space.name, "encoding": source.arch, "resolution": source.resolution,
+            "num_classes": source.num_classes, "params_m": count_params(model) / 1e6,
+            "flops_m": count_flops(model, shape) / 1e6,
+        },
+        "search": source.search_summary(),
+        "weights": weights,
+        "input": {"name": INPUT_NAME, "shape": [batch, *shape[1:]], "dtype": "float32",
+                  "preprocessing": ctx.preprocessing.to_dict()},
+        "output": {"name": OUTPUT_NAME, "shape": [batch, source.num_classes],
+                   "meaning": "unnormalised class scores (softmax gives probabilities)"},
+        "target": {"device": device.name, "runtime": device.runtime, "precision": device.precision, **prediction},
+        "artifacts": artifacts,
+        "latency_check": latency_check(prediction, latency.get("onnx")),
+        "int8_speedup": int8_speedup(latency),
+        "calibration": ctx.calibration.describe() if ctx.calibration is not None else None,
+        "parity_inputs": {name: int(len(x)) for name, x in ctx.parity_inputs.items()},
+        "seed": source.seed,
+    }
+    card["snippet"] = onnx_snippet(card)
+    return card
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,94 @@
+"""What to export: the winner of a search run directory, or an architecture encoding with ``--space``.
+
+A run directory contributes its ``best.json`` (architecture, space, resolution, device,
+the latency the search predicted, seed); command-line options override the
+resolution and device. Nothing is written here: every problem with the inputs is
+found before the export starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hwnas.errors import UsageError
+from hwnas.io import read_json
+from hwnas.spaces import get_space
+from hwnas.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """The architecture to export and where it came from (``run`` is best.json, or None for an encoding)."""
+
+    space: SearchSpace
+    arch: str
+    resolution: int
+    num_classes: int
+    device: str | None
+    seed: int
+    run_dir: Path | None = None
+    run: dict[str, Any] | None = None
+
+    def search_summary(self) -> dict[str, Any] | None:
+        """The parts of best.json a model card repeats."""
+        if self.run is None:
+            return None
+        keys = ("strategy", "scores", "constraints", "predicted_latency_ms", "device", "latency_source", "seed",
+                "hwnas_version")
+        return {"run_dir": str(self.run_dir), **{k: self.run.get(k) for k in keys}}
+
+
+def resolve_source(target: str, *, space: str | None, resolution: int | None, num_classes: int | None,
+                   device: str | None, seed: int | None) -> ExportSource:
+    """A run directory (no ``--space``) or an encoding (with ``--space``); UsageError naming the problem."""
+    if space is None:
+        return _from_run_dir(Path(target), resolution, num_classes, device, seed)
+    sp = get_space(space)
+    arch = sp.encode(sp.decode(target))
+    return _checked(ExportSource(sp, arch, _resolution(sp, resolution), _classes(sp, num_classes), device,
+                                 0 if seed is None else seed))
+
+
+def _from_run_dir(path: Path, resolution: int | None, num_classes: int | None, device: str | None,
+                  seed: int | None) -> ExportSource:
+    if not path.exists():
+        raise UsageError(f"run directory {path} does not exist (to export an architecture encoding, add --space)")
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a run directory (to export an architecture encoding, add --space)")
+    best_path = path / "best.json"
+    if not best_path.is_file():
+        raise UsageError(f"{path} has no best.json: not a finished `hwnas search` run directory")
+    try:
+        best = read_json(best_path)
+    except ValueError as exc:
+        raise UsageError(f"{best_path} is not valid JSON ({exc})") from None
+    missing = [k for k in ("arch", "space") if not isinstance(best, dict) or not best.get(k)]
+    if missing:
+        raise UsageError(f"{best_path} has no {' or '.join(missing)}")
+    sp = get_space(best["space"])
+    arch = sp.encode(sp.decode(best["arch"]))
+    r = resolution or best.get("resolution") or sp.default_resolution
+    return _checked(ExportSource(sp, arch, _resolution(sp, r), _classes(sp, num_classes), device or best.get("device"),
+                                 int(best.get("seed") or 0) if seed is None else seed, path, best))
+
+
+def _checked(source: ExportSource) -> ExportSource:
+    """The space validates resolution and class count when it lays out the blocks (UsageError if invalid)."""
+    source.space.blocks(source.space.decode(source.arch), source.resolution, source.num_classes)
+    return source
+
+
+def _resolution(space: SearchSpace, resolution: int | None) -> int:
+    r = int(resolution or space.default_resolution)
+    if r < 1:
+        raise UsageError(f"--resolution must be positive, got {r}")
+    return r
+
+
+def _classes(space: SearchSpace, num_classes: int | None) -> int:
+    k = num_classes or space.default_num_classes
+    if k < 1:
+        raise UsageError(f"--num-classes must be at least 1, got {k}")
+    return int(k)
