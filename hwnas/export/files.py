@@ -1,6 +1,6 @@
 """The export directory appears whole or not at all; artifact hashes.
 
-Everything is written into a hidden sibling (``.DIR.partial-XXXX``) and renamed onto
+Everything is written into a hidden sibling (``.DIR.partial-<random>``) and renamed onto
 ``DIR`` only when every artifact and the model card are done, so a failed or
 interrupted export leaves no partial directory behind (and folders created for it
 are removed again).
