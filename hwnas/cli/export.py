@@ -52,7 +52,7 @@ def _print_summary(card: dict) -> None:
     arch = card["architecture"]
     stdout.print(f"[bold]{card['name']}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
                  f"#Params {arch['params_m']:.3f} M, FLOPs {arch['flops_m']:.1f} M")
-    stdout.print(f"arch {arch['encoding']}", overflow="fold")
+    stdout.print(f"arch {arch['encoding']}", soft_wrap=True)
     if card["weights"]["kind"] == "initial":
         stdout.print("[yellow]weights: untrained initial weights (pass --weights for a trained model)[/yellow]")
     table = Table("format", "file", "prec.", "MB", "parity with PyTorch", "latency (median)", title_justify="left")
@@ -79,7 +79,7 @@ def _parity(parity: dict | None) -> str:
     if "calibration_images" in parity:
         return f"top-1 agree {100 * parity['calibration_images']['top1_agreement']:.1f}%"
     worst = max(v["max_abs_diff"] for v in parity.values() if isinstance(v, dict))
-    return f"max |diff| {worst:.1e}"
+    return f"max |diff| {worst:.1e}" + (" (weak: constant outputs)" if parity.get("warning") else "")
 
 
 def _latency(latency: dict | None) -> str:
