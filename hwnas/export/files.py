@@ -19,8 +19,16 @@ from pathlib import Path
 from hwnas.errors import UsageError
 
 
-def check_destination(out: Path, *, overwrite: bool) -> None:
-    """Refuse an existing ``out`` unless ``overwrite`` (and never a file); called before any work."""
+def check_destination(out: Path, *, overwrite: bool, inputs: tuple[Path | None, ...] = ()) -> None:
+    """Refuse an existing ``out`` unless ``overwrite`` (and never a file), and an ``out`` that would
+    replace one of the ``inputs`` (the run directory, weights, calibration images); called before any work."""
+    target = Path(os.path.abspath(out))
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(os.path.abspath(item))
+        if source == target or target in source.parents:
+            raise UsageError(f"--out {out} would replace the input {item}; choose another --out")
     if out.exists() or out.is_symlink():
         if not out.is_dir() or out.is_symlink():
             raise UsageError(f"--out {out} exists and is not a directory")

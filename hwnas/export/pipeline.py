@@ -110,7 +110,8 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
                             num_classes=request.num_classes, device=request.device, seed=request.seed)
     device = load_device(source.device or DEFAULT_DEVICE)
     writers = plan_formats(request.formats, request.precision, request.calibration, device)
-    check_destination(Path(request.out), overwrite=request.overwrite)
+    check_destination(Path(request.out), overwrite=request.overwrite,
+                      inputs=(source.run_dir, request.weights, request.calibration))
 
     step("building the network")
     space, arch_obj = source.space, source.space.decode(source.arch)

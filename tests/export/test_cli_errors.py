@@ -120,3 +120,14 @@ def test_json_is_one_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0
     card = json.loads(captured.out)
     assert card["out"] == str(tmp_path / "o") and card["architecture"]["space"] == "nb201"
+
+
+def test_output_may_not_replace_an_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.json").write_text(json.dumps({"arch": NB201_ARCH, "space": "nb201", "resolution": None,
+                                               "device": None, "seed": 3}))
+    for out in (run, tmp_path):
+        code, err = _run([str(run), "--out", str(out), "--overwrite"], capsys)
+        assert code == 2 and len(err) == 1 and "would replace the input" in err[0]
+    assert sorted(p.name for p in run.iterdir()) == ["best.json"]
