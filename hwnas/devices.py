@@ -17,7 +17,7 @@ got 'fp8'``. Fields::
     graph_optimization: all        # ORT: disable | basic | extended | all
     connection: local              # local | ssh
     ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
-    timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock}   # clock: wall | thread_cpu
+    timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock, rounds}  # clock: wall | thread_cpu
     notes: ...                     # how to make the device's clocks stable, etc.
 """
 
@@ -152,7 +152,7 @@ def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) 
 _TOP_FIELDS = {"name", "description", "aliases", "runtime", "provider", "precision", "threads", "batch_size",
                "graph_optimization", "connection", "ssh", "timing", "notes"}
 _SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
-_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock"}
+_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds"}
 
 
 class _Checker:
@@ -272,6 +272,7 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         min_runs=tc.integer("min_runs", defaults.min_runs, minimum=1) or 1,
         min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0),
         clock=tc.choice("clock", CLOCKS, default="wall"),
+        rounds=tc.integer("rounds", defaults.rounds, minimum=1) or 1,
     )
     if timing.clock == "thread_cpu" and (runtime != "onnxruntime" or top.data.get("threads") != 1):
         raise tc.fail("clock", "thread_cpu needs runtime onnxruntime with threads: 1 (the model must run on the "

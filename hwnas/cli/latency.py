@@ -112,7 +112,8 @@ def profile(
     table.add_column("value")
     table.add_row("file", str(summary.path))
     table.add_row("entries", f"{summary.entries} of {summary.expected_entries}" + ("" if summary.complete else " (incomplete: --resume continues)"))
-    table.add_row("measured now", f"{summary.measured} blocks ({summary.already_present} already in the table)")
+    per = f", {summary.rounds} rounds per block" if summary.rounds > 1 else ""
+    table.add_row("measured now", f"{summary.measured} block timings ({summary.already_present} already in the table{per})")
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     table.add_row("export", f"{summary.export_s:.1f} s ({summary.exported} models exported)")
     table.add_row("timed runs", f"{summary.timed_s:.1f} s = {summary.timed_share:.0%} of wall time "
@@ -182,7 +183,7 @@ def validate_table_cmd(
     if samples < 1:
         raise UsageError(f"--samples must be positive, got {samples}")
     with _progress(f"validate {dev.name}") as progress:
-        task = progress.add_task(f"validate {dev.name}", total=samples, item="")
+        task = progress.add_task(f"validate {dev.name}", total=samples * dev.timing.rounds, item="")
 
         def on_start(total: int, present: int) -> None:
             progress.update(task, total=total, completed=present)

@@ -3,7 +3,9 @@
 Blocks come from ``space.all_blocks(resolution)`` (stem, every layer block at its input
 shape, downsamples, head). Each is exported once (:class:`ArtifactCache`), copied to the
 device in small batches, timed there, and its statistics written to
-``latency_tables/<device>.json``. The table on disk is the checkpoint: it is saved
+``latency_tables/<device>.json``. With ``timing.rounds`` > 1 every block is timed once per
+round, rounds interleaved over the whole list, and the round with the lowest median is
+kept (see :meth:`LatencyTable.add`). The table on disk is the checkpoint: it is saved
 atomically every few seconds and whenever the job stops (an error, Ctrl-C, a lost
 connection), so ``--resume`` continues with the blocks still missing and a failure never
 loses what was measured.
@@ -31,7 +33,7 @@ UPLOAD_BATCH = 16
 
 @dataclass(frozen=True)
 class BlockDone:
-    """Progress report after each block: ``done`` of ``total`` blocks of this run are in the table."""
+    """Progress after each measurement: ``done`` of ``total`` block-rounds of this run are in the table."""
 
     done: int
     total: int
@@ -41,7 +43,9 @@ class BlockDone:
 
 @dataclass(frozen=True)
 class ProfileSummary:
-    """Where a profiling run's time went; ``overhead_share`` is 1 - timed_s / wall_s."""
+    """Where a profiling run's time went; ``overhead_share`` is 1 - timed_s / wall_s.
+
+    ``measured`` and ``already_present`` count block-rounds (blocks x ``rounds``)."""
 
     path: Path
     device: str
@@ -56,6 +60,7 @@ class ProfileSummary:
     exported: int
     timed_s: float
     setup_s: float
+    rounds: int = 1
 
     @property
     def timed_share(self) -> float:
@@ -72,6 +77,7 @@ class ProfileSummary:
             "expected_entries": self.expected_entries, "measured": self.measured,
             "already_present": self.already_present, "complete": self.complete, "wall_s": self.wall_s,
             "export_s": self.export_s, "exported": self.exported, "timed_s": self.timed_s, "setup_s": self.setup_s,
+            "rounds": self.rounds,
             "timed_share": self.timed_share, "overhead_share": self.overhead_share,
         }
 
@@ -117,42 +123,46 @@ def profile_device(
         description = target.describe()
         table = _open_table(path, dev, description, sp, r, k, len(all_keys), resume=resume and not overwrite)
         cache = ArtifactCache(target.backend, sp, work_dir)
-        todo = [s for s in specs if s.key not in table.entries]
-        present = len(specs) - len(todo)
+        rounds = dev.timing.rounds
+        present = sum(min(table.rounds_done(s.key), rounds) for s in specs)
+        total = len(specs) * rounds
         if on_start is not None:
-            on_start(len(specs), present)
+            on_start(total, present)
         export_s = timed_s = setup_s = 0.0
         measured = 0
         last_save = time.perf_counter()
         try:
-            for start in range(0, len(todo), UPLOAD_BATCH):
-                batch = todo[start:start + UPLOAD_BATCH]
-                t0 = time.perf_counter()
-                artifacts = [cache.block(spec) for spec in batch]
-                export_s += time.perf_counter() - t0
-                remote = target.upload(artifacts)
-                for spec, where in zip(batch, remote):
-                    m = target.measure(where, spec.input_shape)
-                    table.add(spec, m.stats)
-                    measured += 1
-                    timed_s += m.timed_s
-                    setup_s += m.setup_s
-                    if on_block is not None:
-                        on_block(BlockDone(present + measured, len(specs), spec.key, m.stats))
-                    if time.perf_counter() - last_save >= checkpoint_every_s:
-                        table.data["complete"] = all_keys <= table.entries.keys()
-                        table.save(path)
-                        last_save = time.perf_counter()
+            for round_index in range(rounds):  # interleaved: a slow spell of the machine hits one round of a block
+                todo = [s for s in specs if table.rounds_done(s.key) <= round_index]
+                for start in range(0, len(todo), UPLOAD_BATCH):
+                    batch = todo[start:start + UPLOAD_BATCH]
+                    t0 = time.perf_counter()
+                    artifacts = [cache.block(spec) for spec in batch]
+                    export_s += time.perf_counter() - t0
+                    remote = target.upload(artifacts)
+                    for spec, where in zip(batch, remote):
+                        m = target.measure(where, spec.input_shape)
+                        table.add(spec, m.stats)
+                        measured += 1
+                        timed_s += m.timed_s
+                        setup_s += m.setup_s
+                        if on_block is not None:
+                            on_block(BlockDone(present + measured, total, spec.key, m.stats))
+                        if time.perf_counter() - last_save >= checkpoint_every_s:
+                            table.data["complete"] = table.is_complete(all_keys, rounds)
+                            table.save(path)
+                            last_save = time.perf_counter()
         finally:
             wall_s = time.perf_counter() - started
             _record_run(table, wall_s=wall_s, export_s=export_s, exported=cache.exported, timed_s=timed_s,
                         setup_s=setup_s, measured=measured)
-            table.data["complete"] = all_keys <= table.entries.keys()
+            table.data["complete"] = table.is_complete(all_keys, rounds)
             table.save(path)
     return ProfileSummary(
         path=path, device=dev.name, runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
         entries=len(table.entries), expected_entries=len(all_keys), measured=measured, already_present=present,
         complete=bool(table.data["complete"]), wall_s=wall_s, export_s=export_s, exported=cache.exported,
+        rounds=rounds,
         timed_s=timed_s, setup_s=setup_s,
     )
 

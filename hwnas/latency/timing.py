@@ -26,6 +26,11 @@ class TimingSettings:
     CPU time of the thread that runs the model, which excludes time the core spent on
     other processes (for one-thread ONNX Runtime on a shared machine; see host-cpu.yaml).
     GPU runtimes time themselves (CUDA events) whatever the clock.
+
+    ``rounds`` > 1 times every model that many times, interleaved with the other models
+    of the job, and keeps the round with the lowest median (a table entry, an end-to-end
+    measurement alike), so a spell of load from other processes costs one round, not
+    the number.
     """
 
     warmup_runs: int = 10
@@ -33,6 +38,7 @@ class TimingSettings:
     min_runs: int = 20
     min_time_s: float = 0.3
     clock: str = "wall"
+    rounds: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

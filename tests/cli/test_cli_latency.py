@@ -81,7 +81,7 @@ def test_profile_limit_resume_and_json_summary(capsys, dirs: Path) -> None:
     code, _, err = run(capsys, "profile", "--device", "fast-cpu", "--resolution", R, "--limit", "3")
     assert code == 2 and "pass --resume" in err
     code, out, _ = run(capsys, "profile", "--device", "fast-cpu", "--resolution", R, "--limit", "3", "--resume")
-    assert code == 0 and "3 of" in out and "1 blocks (2 already in the table)" in out
+    assert code == 0 and "3 of" in out and "1 block timings (2 already in the table)" in out
 
 
 def test_latency_from_a_whole_arch_csv(capsys, dirs: Path) -> None:
@@ -103,6 +103,8 @@ def test_latency_from_a_whole_arch_csv(capsys, dirs: Path) -> None:
 
 
 def test_latency_measure_and_validate_table(capsys, dirs: Path) -> None:
+    # two interleaved rounds per block and per network: the rounds path end to end
+    (dirs / "devices" / "fast-cpu.yaml").write_text(yaml.safe_dump({**FAST, "timing": {**FAST["timing"], "rounds": 2}}))
     space = get_space("hybrid")
     archs = space.sample_many(4, 11)
     blocks = [spec for arch in archs for spec in space.blocks(arch, int(R))]
@@ -123,6 +125,8 @@ def test_latency_measure_and_validate_table(capsys, dirs: Path) -> None:
     table = read_json(report["table"])
     assert table["calibration"]["scale"] == report["calibration"]["scale"] and table["calibration"]["fitted_on"] == 4
     assert table["validation"]["n"] == 4 and len(table["validation"]["samples"]) == 4
+    for sample in table["validation"]["samples"]:
+        assert len(sample["round_medians_ms"]) == 2 and sample["measured_ms"] == pytest.approx(min(sample["round_medians_ms"]), abs=1e-4)
     # predictions now use the calibration
     code, out, _ = run(capsys, "latency", arch, "--device", "fast-cpu", "--resolution", R, "--json")
     cal = table["calibration"]

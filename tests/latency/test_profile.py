@@ -99,3 +99,27 @@ def test_blocks_argument_profiles_exactly_those_blocks(fast_device: Path, tmp_pa
 def test_bad_limit_is_a_usage_error(fast_device: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--limit must be at least 1"):
         _profile(fast_device, tmp_path, limit=0)
+
+
+def test_rounds_keep_each_blocks_fastest_round_and_resume_mid_round(tmp_path: Path) -> None:
+    from conftest import FAST_TIMING, write_device
+
+    device = write_device(tmp_path / "devices", "rounds-cpu", timing={**FAST_TIMING, "rounds": 2})
+    seen: list[BlockDone] = []
+
+    def stop_in_round_two(done: BlockDone) -> None:
+        seen.append(done)
+        if len(seen) == 4:  # three blocks: round one is done, round two has started
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _profile(device, tmp_path, limit=3, on_block=stop_in_round_two)
+    assert [d.total for d in seen] == [6] * 4
+    path = tmp_path / "tables" / "rounds-cpu--hybrid-r32-c1000.json"
+    assert sorted(e["rounds"] for e in read_json(path)["entries"].values()) == [1, 1, 2]
+    summary = _profile(device, tmp_path, limit=3, resume=True)
+    assert summary.measured == 2 and summary.already_present == 4 and summary.rounds == 2
+    for entry in read_json(path)["entries"].values():
+        assert entry["rounds"] == 2 and len(entry["round_medians_ms"]) == 2
+        assert entry["median_ms"] == min(entry["round_medians_ms"])
+        assert entry["p10_ms"] <= entry["median_ms"] <= entry["p90_ms"]
