@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Set up .venv and run the main hwnas job end to end on this machine's CPU (ONNX Runtime).
+# Set up .venv and run the main hwnas job end to end on this machine's CPU (ONNX Runtime):
+# latency table -> cyclic search under a latency budget -> (export, when available).
+# Knobs: HWNAS_OUT (run folder), HWNAS_LATENCY_MS (budget, default 10 ms), HWNAS_EVALUATIONS (default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 HWNAS="$HWNAS_VENV/bin/hwnas"
 OUT="${HWNAS_OUT:-runs/quickstart}"
+LATENCY_MS="${HWNAS_LATENCY_MS:-10}"
+EVALUATIONS="${HWNAS_EVALUATIONS:-200}"
 mkdir -p "$OUT"
 
-echo "== search spaces" >&2
-"$HWNAS" spaces
-echo "== three hybrid architectures (seed 0)" >&2
-"$HWNAS" sample --space hybrid -n 3 --seed 0 | tee "$OUT/sampled.txt"
-echo "== the first one, in detail" >&2
-"$HWNAS" info "$(head -n 1 "$OUT/sampled.txt")" --space hybrid
-echo "Results in $OUT" >&2
+echo "== devices" >&2
+"$HWNAS" devices
+
+if [ ! -f latency_tables/host-cpu.json ]; then
+  echo "== no host-cpu latency table: profiling this CPU (every block of the hybrid space)" >&2
+  "$HWNAS" profile --device host-cpu --resume
+fi
+
+echo "== cyclic search (Entropic Score <-> LogSynflow) on host-cpu under ${LATENCY_MS} ms" >&2
+"$HWNAS" search --device host-cpu --latency-ms "$LATENCY_MS" --evaluations "$EVALUATIONS" \
+  --seed 0 --out "$OUT/search" --resume
+WINNER="$("$HWNAS_VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["arch"])' "$OUT/search/best.json")"
+
+echo "== the winner, predicted and measured on this CPU" >&2
+"$HWNAS" latency "$WINNER" --device host-cpu --measure
+
+echo "Search results in $OUT/search (best.json, history.jsonl, pareto.png)" >&2
