@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -52,7 +53,7 @@ def _print_summary(card: dict) -> None:
     arch = card["architecture"]
     stdout.print(f"[bold]{card['name']}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
                  f"#Params {arch['params_m']:.3f} M, FLOPs {arch['flops_m']:.1f} M")
-    stdout.print(f"arch {arch['encoding']}", soft_wrap=True)
+    stdout.print(f"arch {escape(arch['encoding'])}", soft_wrap=True)
     if card["weights"]["kind"] == "initial":
         stdout.print("[yellow]weights: untrained initial weights (pass --weights for a trained model)[/yellow]")
     table = Table("format", "file", "prec.", "MB", "parity with PyTorch", "latency (median)", title_justify="left")
@@ -66,7 +67,7 @@ def _print_summary(card: dict) -> None:
         stdout.print(f"latency on {check['device']}: measured {check['measured_ms']:.3f} ms vs predicted "
                      f"{check['predicted_ms']:.3f} ms ({check['error_pct']:+.1f}%, {verdict} ±{check['tolerance_pct']:.0f}%)")
     else:
-        stdout.print(f"latency vs prediction: not checked ({check.get('reason')})")
+        stdout.print(f"latency vs prediction: not checked ({escape(str(check.get('reason')))})")
     if card.get("int8_speedup"):
         sp = card["int8_speedup"]
         stdout.print(f"INT8 speed-up on {sp['device']}: {sp['speedup']:.2f}x ({sp['fp32_ms']:.3f} -> {sp['int8_ms']:.3f} ms)")
