@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up .venv and run the main hwnas job end to end on this machine's CPU (ONNX Runtime):
-# latency table -> cyclic search under a latency budget -> (export, when available).
+# latency table -> cyclic search under a latency budget -> export of the winner.
 # Knobs: HWNAS_OUT (run folder), HWNAS_LATENCY_MS (budget, default 10 ms), HWNAS_EVALUATIONS (default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +28,9 @@ echo "== the winner, predicted and measured on this CPU" >&2
 "$HWNAS" latency "$WINNER" --device host-cpu --measure
 
 echo "Search results in $OUT/search (best.json, history.jsonl, pareto.png)" >&2
+
+# ---- export (hwnas export; issue 6) -------------------------------------------------------
+echo "== export the winner to ONNX (checked against PyTorch, timed on this CPU) and its model card" >&2
+"$HWNAS" export "$OUT/search" --format onnx --out "$OUT/export" --overwrite
+cat "$OUT/export/README.md"   # the model card for people; model_card.json holds the same for programs
+echo "Exported model and model card in $OUT/export (model.onnx, model_card.json, README.md)" >&2
