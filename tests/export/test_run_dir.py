@@ -48,3 +48,28 @@ def test_initial_weights_are_marked_untrained(tmp_path: Path, capsys: pytest.Cap
     # NB201's untrained outputs do not depend on the input; the card says the parity check is weak
     onnx = next(a for a in card["artifacts"] if a["format"] == "onnx")
     assert "weak evidence" in onnx["parity"]["warning"]
+
+
+def test_every_file_is_timed_on_its_device_in_rounds(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch, nb201_weights: Path,
+                                                     digits_npz: Path) -> None:
+    import yaml
+
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "quick-cpu.yaml").write_text(yaml.safe_dump({
+        "name": "quick-cpu", "runtime": "onnxruntime", "precision": "fp32", "threads": 1,
+        "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 3, "min_time_s": 0.002, "rounds": 2}}))
+    monkeypatch.setenv("HWNAS_DEVICES_DIR", str(devices))
+    code = main(["export", NB201_ARCH, "--space", "nb201", "--format", "int8", "--device", "quick-cpu",
+                 "--weights", str(nb201_weights), "--calibration", str(digits_npz), "--out", str(tmp_path / "e"),
+                 "--json"])
+    card = json.loads(capsys.readouterr().out)
+    assert code == 0 and card["target"]["device"] == "quick-cpu"
+    for artifact in card["artifacts"]:
+        latency = artifact["latency"]
+        assert latency["measured"] and latency["device"] == "quick-cpu" and latency["rounds"] == 2
+        assert latency["median_ms"] == min(latency["round_medians_ms"]) and latency["n"] >= 3
+    speedup = card["int8_speedup"]
+    assert speedup["device"] == "quick-cpu" and speedup["speedup"] == pytest.approx(speedup["fp32_ms"] / speedup["int8_ms"])
+    assert card["latency_check"]["checked"] is False and "quick-cpu" in card["latency_check"]["reason"]
