@@ -115,8 +115,9 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
 
     step("building the network")
     space, arch_obj = source.space, source.space.decode(source.arch)
-    torch.manual_seed(source.seed)
-    model = space.build(arch_obj, num_classes=source.num_classes, resolution=source.resolution).eval()
+    with torch.random.fork_rng():  # seeded initial weights without touching the caller's RNG
+        torch.manual_seed(source.seed)
+        model = space.build(arch_obj, num_classes=source.num_classes, resolution=source.resolution).eval()
     if request.weights is not None:
         weights = load_weights(model, request.weights, arch=source.arch)
     else:
