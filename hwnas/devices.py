@@ -17,7 +17,8 @@ got 'fp8'``. Fields::
     graph_optimization: all        # ORT: disable | basic | extended | all
     connection: local              # local | ssh
     ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
-    timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock, rounds}  # clock: wall | thread_cpu
+    timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock, rounds, estimator}
+                                   # clock: wall | thread_cpu; estimator: median | p10
     notes: ...                     # how to make the device's clocks stable, etc.
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 import yaml
 
 from hwnas.errors import UnknownName, UsageError
-from hwnas.latency.timing import CLOCKS, TimingSettings
+from hwnas.latency.timing import CLOCKS, ESTIMATORS, TimingSettings
 
 DEFAULT_DEVICE = "host-cpu"
 RUNTIMES = ("onnxruntime", "tensorrt", "coreml")
@@ -152,7 +153,7 @@ def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) 
 _TOP_FIELDS = {"name", "description", "aliases", "runtime", "provider", "precision", "threads", "batch_size",
                "graph_optimization", "connection", "ssh", "timing", "notes"}
 _SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
-_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds"}
+_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"}
 
 
 class _Checker:
@@ -273,6 +274,7 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0),
         clock=tc.choice("clock", CLOCKS, default="wall"),
         rounds=tc.integer("rounds", defaults.rounds, minimum=1) or 1,
+        estimator=tc.choice("estimator", ESTIMATORS, default="median"),
     )
     if timing.clock == "thread_cpu" and (runtime != "onnxruntime" or top.data.get("threads") != 1):
         raise tc.fail("clock", "thread_cpu needs runtime onnxruntime with threads: 1 (the model must run on the "

@@ -4,8 +4,8 @@ Blocks come from ``space.all_blocks(resolution)`` (stem, every layer block at it
 shape, downsamples, head). Each is exported once (:class:`ArtifactCache`), copied to the
 device in small batches, timed there, and its statistics written to
 ``latency_tables/<device>.json``. With ``timing.rounds`` > 1 every block is timed once per
-round, rounds interleaved over the whole list, and the round with the lowest median is
-kept (see :meth:`LatencyTable.add`). The table on disk is the checkpoint: it is saved
+round, rounds interleaved over the whole list, and the fastest round is kept (see
+:meth:`LatencyTable.add`). The table on disk is the checkpoint: it is saved
 atomically every few seconds and whenever the job stops (an error, Ctrl-C, a lost
 connection), so ``--resume`` continues with the blocks still missing and a failure never
 loses what was measured.
@@ -175,7 +175,7 @@ def _open_table(path: Path, device: Device, description: dict, space: SearchSpac
         return fresh
     table = LatencyTable.load(path)
     now = identity_of(device.name, description["runtime"], description["host"], device.threads, device.precision,
-                      space.name, resolution, num_classes, device.timing.clock)
+                      space.name, resolution, num_classes, device.timing.clock, device.timing.estimator)
     before = table.identity()
     diffs = [f"{k} {before[k]!r} -> {now[k]!r}" for k in now if before.get(k) != now[k]]
     if diffs:

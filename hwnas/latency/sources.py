@@ -94,8 +94,10 @@ class BlockLatencyTable(LatencySource):
         return out
 
     def raw_ms(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> float:
-        """Stem + sum of blocks + head (block medians), before calibration."""
-        return math.fsum(stats.median_ms for _, stats in self.block_latencies(space, arch, resolution=resolution))
+        """Stem + sum of blocks + head (each block's median, or p10 when the table's estimator says so),
+        before calibration."""
+        est = self.table.estimator
+        return math.fsum(stats.value_ms(est) for _, stats in self.block_latencies(space, arch, resolution=resolution))
 
     def predict_ms(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> float:
         return self.calibration.apply(self.raw_ms(space, arch, resolution=resolution))
@@ -114,6 +116,7 @@ class BlockLatencyTable(LatencySource):
             "space": self.table.space_name,
             "resolution": self.table.resolution,
             "entries": len(self.table.entries),
+            "estimator": self.table.estimator,
             "complete": bool(data.get("complete")),
             "calibration": self.calibration.to_dict(),
             "validation": validation.get("calibrated"),
@@ -235,12 +238,13 @@ def measure_end_to_end(space: str | SearchSpace, arch: Any, device: str | Device
                        num_classes: int | None = None, work_dir: str | os.PathLike[str] | None = None) -> TimingStats:
     """Export the whole network and time it on the device (the ground truth tables are checked against).
 
-    With ``timing.rounds`` > 1 the network is timed that many times and the round with the
-    lowest median is returned, as table entries keep theirs.
+    With ``timing.rounds`` > 1 the network is timed that many times and the fastest round
+    (by the device's ``timing.estimator``) is returned, as table entries keep theirs.
     """
     from hwnas.latency.endtoend import EndToEndMeasurer
 
     sp = _space(space)
     with EndToEndMeasurer(device, sp, resolution=resolution, num_classes=num_classes, work_dir=work_dir) as meter:
-        rounds = [meter.measure(arch).stats for _ in range(meter.device.timing.rounds)]
-    return min(rounds, key=lambda st: st.median_ms)
+        timing = meter.device.timing
+        rounds = [meter.measure(arch).stats for _ in range(timing.rounds)]
+    return min(rounds, key=lambda st: st.value_ms(timing.estimator))

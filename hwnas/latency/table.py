@@ -9,7 +9,8 @@ Layout (``schema_version`` 1)::
      "timing": {...}, "expected_entries", "complete", "profile": {...where the time went...},
      "calibration": {"method", "scale", "offset_ms", ...}, "validation": {...} | null,
      "entries": {"<block key>": {"kind", "input_shape", "median_ms", "p10_ms", "p90_ms",
-                                 "mean_ms", "std_ms", "n", "rounds", "round_medians_ms"}}}
+                                 "mean_ms", "std_ms", "n", "rounds", "round_medians_ms",
+                                 "round_p10_ms"}}}
 
 The table is keyed by device *and* runtime build (REFERENCE §7): resuming a table with a
 different runtime version, thread count or precision is refused. The calibration is
@@ -171,20 +172,31 @@ class LatencyTable:
         entry = self.entries.get(key)
         return TimingStats.from_dict(entry) if entry is not None else None
 
+    @property
+    def estimator(self) -> str:
+        """The statistic predictions use: ``median`` unless the device's timing says ``p10``."""
+        return str(self.data.get("timing", {}).get("estimator", "median"))
+
     def add(self, spec: BlockSpec, stats: TimingStats) -> None:
-        """Record one round of ``spec``; the entry keeps the statistics of its round with the lowest median.
+        """Record one round of ``spec``; the entry keeps the statistics of its fastest round
+        (lowest value of the table's estimator).
 
         Other processes can only slow a run down, and on a shared machine they do so in
-        spells that cover whole rounds; the fastest round's median is the best estimate
-        of the block on an otherwise idle device. ``round_medians_ms`` keeps them all.
+        spells that cover whole rounds; the fastest round is the best estimate of the
+        block on an otherwise idle device. Every round's median and p10 stay in the entry.
         """
+        est = self.estimator
         old = self.entries.get(spec.key)
         medians = list(old.get("round_medians_ms", [old["median_ms"]])) if old else []
+        p10s = list(old.get("round_p10_ms", [old["p10_ms"]])) if old else []
         medians.append(stats.median_ms)
-        entry = old if old is not None and old["median_ms"] <= stats.median_ms else {
-            "kind": spec.kind, "input_shape": list(spec.input_shape), **stats.to_dict()}
+        p10s.append(stats.p10_ms)
+        keep_old = old is not None and TimingStats.from_dict(old).value_ms(est) <= stats.value_ms(est)
+        entry = old if keep_old else {"kind": spec.kind, "input_shape": list(spec.input_shape), **stats.to_dict()}
+        assert entry is not None
         entry["rounds"] = len(medians)
         entry["round_medians_ms"] = medians
+        entry["round_p10_ms"] = p10s
         self.entries[spec.key] = entry
 
     def rounds_done(self, key: str) -> int:
@@ -199,7 +211,7 @@ class LatencyTable:
         """What must match for two runs to fill one table (REFERENCE §7: device *and* runtime build)."""
         return identity_of(self.data["device"]["name"], self.data["runtime"], self.data["host"], self.data["threads"],
                            self.data["precision"], self.data["space"], self.data["resolution"],
-                           self.data["num_classes"], self.data["timing"].get("clock", "wall"))
+                           self.data["num_classes"], self.data["timing"].get("clock", "wall"), self.estimator)
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         target = Path(path) if path is not None else self.path
@@ -212,7 +224,8 @@ class LatencyTable:
 
 
 def identity_of(device_name: str, runtime: dict[str, Any], host: dict[str, Any], threads: int | None,
-                precision: str, space: str, resolution: int, num_classes: int, clock: str) -> dict[str, Any]:
+                precision: str, space: str, resolution: int, num_classes: int, clock: str,
+                estimator: str) -> dict[str, Any]:
     return {
         "device": device_name,
         "runtime": runtime.get("name"),
@@ -225,4 +238,5 @@ def identity_of(device_name: str, runtime: dict[str, Any], host: dict[str, Any],
         "resolution": resolution,
         "num_classes": num_classes,
         "clock": clock,
+        "estimator": estimator,
     }

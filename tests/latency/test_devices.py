@@ -74,6 +74,8 @@ BASE = {"name": "x", "runtime": "onnxruntime", "precision": "fp32"}
     ({"timing": {"min_time_s": -1}}, "field 'timing.min_time_s' must be a number >= 0.0"),
     ({"timing": {"clock": "cpu"}}, "field 'timing.clock' must be one of wall, thread_cpu, got 'cpu'"),
     ({"threads": 2, "timing": {"clock": "thread_cpu"}}, "field 'timing.clock' thread_cpu needs runtime onnxruntime with threads: 1"),
+    ({"timing": {"estimator": "mean"}}, "field 'timing.estimator' must be one of median, p10, got 'mean'"),
+    ({"timing": {"rounds": 0}}, "field 'timing.rounds' must be an integer >= 1, got 0"),
     ({"graph_optimization": "max"}, "field 'graph_optimization' must be one of disable, basic, extended, all"),
     ({"name": None}, "field 'name' is required"),
     ({"name": "a/b"}, "field 'name' must be a plain file name"),

@@ -62,6 +62,16 @@ def test_calibration_is_applied(tmp_path: Path) -> None:
     assert source.predict_ms(HYBRID, ARCH) == pytest.approx(1.25 * _expected_sum(ARCH) + 0.5)
 
 
+def test_p10_estimator_predicts_with_block_p10s(tmp_path: Path) -> None:
+    path = _synthetic_table(tmp_path, [ARCH])
+    data = json.loads(path.read_text())
+    data["timing"]["estimator"] = "p10"
+    path.write_text(json.dumps(data))
+    source = BlockLatencyTable.from_file(path)
+    assert source.predict_ms(HYBRID, ARCH) == pytest.approx(0.9 * _expected_sum(ARCH))
+    assert source.describe()["estimator"] == "p10"
+
+
 def test_missing_block_wrong_space_or_resolution_is_unknown(tmp_path: Path) -> None:
     source = BlockLatencyTable.from_file(_synthetic_table(tmp_path, [ARCH]))
     other = ARCH.replace("cn7,tc7", "cn7,tm")

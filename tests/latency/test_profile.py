@@ -123,3 +123,15 @@ def test_rounds_keep_each_blocks_fastest_round_and_resume_mid_round(tmp_path: Pa
         assert entry["rounds"] == 2 and len(entry["round_medians_ms"]) == 2
         assert entry["median_ms"] == min(entry["round_medians_ms"])
         assert entry["p10_ms"] <= entry["median_ms"] <= entry["p90_ms"]
+
+
+def test_p10_estimator_keeps_the_round_with_the_lowest_p10(tmp_path: Path) -> None:
+    from conftest import FAST_TIMING, write_device
+
+    device = write_device(tmp_path / "devices", "p10-cpu", timing={**FAST_TIMING, "rounds": 3, "estimator": "p10"})
+    summary = _profile(device, tmp_path, limit=2)
+    data = read_json(summary.path)
+    assert data["timing"]["estimator"] == "p10"
+    for entry in data["entries"].values():
+        assert entry["rounds"] == 3 and entry["p10_ms"] == min(entry["round_p10_ms"])
+        assert entry["median_ms"] in entry["round_medians_ms"]  # the kept round's own statistics
