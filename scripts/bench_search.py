@@ -7,6 +7,11 @@ with the same evaluation budget over several seeds. Prints, per strategy, the me
 CIFAR-10 accuracy of the winner, the oracle (best accuracy under the same
 constraint in the table), the gap, and wall time.
 
+Proxy scores (seed 0) are computed the first time any strategy or seed visits an
+architecture and kept in --scores (a `hwnas score`-format table, reused by later
+invocations), so every strategy is compared on the same proxy values and each
+architecture is scored once; with --prescore all feasible archs are scored up front.
+
     .venv/bin/python scripts/bench_search.py --seeds 5 --evaluations 300
 """
 
@@ -25,10 +30,29 @@ from rich.console import Console
 from rich.table import Table
 
 from hwnas.latency.sources import ArchLatencyTable
+from hwnas.proxies import score_architecture
+from hwnas.proxies.table import ScoreSettings, read_table, score_table, write_table
 from hwnas.search import Constraints, SearchConfig, run_search
+from hwnas.search.scoring import TableScorer
 from hwnas.spaces import get_space
 
 DEV_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+
+
+class LazyTableScorer(TableScorer):
+    """Scores an architecture with the real proxies the first time any run asks, then looks it up."""
+
+    def __init__(self, table: dict[str, dict[str, float]], proxies, space, all_proxies) -> None:
+        super().__init__(table, proxies)
+        self.space = space
+        self.all_proxies = sorted(all_proxies)
+
+    def score_many(self, texts):
+        for text in texts:
+            if text not in self.table:
+                scores = score_architecture(self.space, self.space.decode(text), self.all_proxies, seed=0)
+                self.table[text] = {p: float(v) for p, v in scores.items()}
+        return super().score_many(texts)
 
 
 def parse_strategy(text: str) -> dict:
@@ -47,8 +71,10 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--evaluations", type=int, default=300)
     parser.add_argument("--cycles", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--strategies", default="cyclic,single:es,single:logsynflow,random:logsynflow,random:es")
+    parser.add_argument("--scores", type=Path, default=Path("runs/bench_search/scores.csv"),
+                        help="resumable score table of the feasible archs (es, logsynflow, ... at seed 0)")
+    parser.add_argument("--prescore", action="store_true", help="score every feasible arch before searching")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     args = parser.parse_args()
 
@@ -59,6 +85,19 @@ def main() -> int:
     budget_ms = statistics.median(source.latency_ms.values())
     oracle = max(accuracy[a] for a, ms in source.latency_ms.items() if ms <= budget_ms)
     console = Console(stderr=True)
+    feasible = sorted(a for a, ms in source.latency_ms.items() if ms <= budget_ms)
+    specs = [parse_strategy(t) for t in args.strategies.split(",")]
+    proxies = sorted({p for spec in specs for p in (spec.get("proxy"), spec.get("topology_proxy"), spec.get("size_proxy")) if p})
+    settings = ScoreSettings(space="nb201", seed=0, batch_size=None, resolution=None, num_classes=None, data=None)
+    started = time.perf_counter()
+    if args.prescore:
+        score_table(space, feasible, proxies, args.scores, resume=True, settings=settings)
+    table: dict[str, dict[str, float]] = {}
+    if args.scores.exists():
+        _, rows_by_arch = read_table(args.scores)
+        table = {a: {p: float(r[p]) for p in proxies} for a, r in rows_by_arch.items() if all(p in r for p in proxies)}
+    scorer_factory = lambda names: LazyTableScorer(table, names, space, proxies)  # noqa: E731
+    console.print(f"{len(table)} archs already scored ({time.perf_counter() - started:.1f} s)")
     results = []
     for text in args.strategies.split(","):
         spec = parse_strategy(text)
@@ -68,8 +107,9 @@ def main() -> int:
                                   evaluations=args.evaluations, cycles=args.cycles, seed=seed, **spec)
             with tempfile.TemporaryDirectory() as tmp:
                 started = time.perf_counter()
-                out = run_search(config, source, Path(tmp) / "run", workers=args.workers)
+                out = run_search(config, source, Path(tmp) / "run", scorer=scorer_factory(config.scored_proxies))
                 seconds.append(time.perf_counter() - started)
+            write_table(args.scores, proxies, [{"arch": a, **v} for a, v in sorted(table.items())])
             winners.append(accuracy[out["best"]["arch"]])
             evaluations.append(out["run"]["evaluations"])
             console.print(f"{text} seed {seed}: winner {winners[-1]:.2f} ({seconds[-1]:.1f} s)")
@@ -79,7 +119,7 @@ def main() -> int:
             "mean_wall_s": statistics.mean(seconds), "mean_evaluations": statistics.mean(evaluations),
         })
     report = {"latency_budget_ms": budget_ms, "oracle_acc": oracle, "evaluations": args.evaluations,
-              "seeds": args.seeds, "results": results}
+              "seeds": args.seeds, "feasible_archs": len(feasible), "scored_archs": len(table), "results": results}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

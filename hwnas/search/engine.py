@@ -156,17 +156,19 @@ class SearchEngine:
     """Runs a :class:`SearchConfig` step by step; ``on_step`` sees the state after each step."""
 
     def __init__(self, config: SearchConfig, latency_source: Any, *, workers: int = 1,
-                 state: SearchState | None = None, budget_s: float | None = None) -> None:
+                 state: SearchState | None = None, budget_s: float | None = None,
+                 scorer: ProxyScorer | None = None) -> None:
         self.config = config
         self.space = get_space(config.space)
         self.phases = plan_phases(config, self.space)
         self.checker = FeasibilityChecker(self.space, config.constraints, latency_source, resolution=config.resolution)
         self.state = state or new_state(config.seed)
         self.budget_s = budget_s
-        self.scorer = ProxyScorer(
+        self.scorer = scorer or ProxyScorer(
             ScoringConfig(config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size),
-            workers=workers, cache=self.state.scores,
+            workers=workers,
         )
+        self.scorer.cache = self.state.scores  # the checkpoint holds the cache
 
     # ---- driving ----------------------------------------------------------------------
     def run(self, on_step: Callable[[SearchState, Phase | None], None] | None = None) -> SearchState:

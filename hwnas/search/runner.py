@@ -10,11 +10,13 @@ from typing import Any
 from hwnas.errors import UsageError
 from hwnas.search.engine import Phase, SearchConfig, SearchEngine, SearchState
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
+from hwnas.search.scoring import ProxyScorer
 
 
 def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, device: str | None = None,
                workers: int = 1, resume: bool = False, budget_s: float | None = None,
-               on_step: Callable[[SearchState, Phase | None], None] | None = None) -> dict[str, Any]:
+               on_step: Callable[[SearchState, Phase | None], None] | None = None,
+               scorer: ProxyScorer | None = None) -> dict[str, Any]:
     """Search, checkpointing after every step; returns {"best": ..., "run": ...}.
 
     An existing checkpoint in ``out`` is continued with ``resume=True`` and refused
@@ -26,7 +28,7 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
         if not resume:
             raise UsageError(f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out")
         state = run_dir.load_checkpoint(config)
-    engine = SearchEngine(config, latency_source, workers=workers, state=state, budget_s=budget_s)
+    engine = SearchEngine(config, latency_source, workers=workers, state=state, budget_s=budget_s, scorer=scorer)
     started = time.perf_counter()
 
     def step_done(st: SearchState, phase: Phase | None) -> None:

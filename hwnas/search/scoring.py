@@ -49,7 +49,7 @@ class ProxyScorer:
         self.workers = max(1, workers)
         self.cache: dict[str, dict[str, float]] = cache if cache is not None else {}  # shared, not copied
         self._pool: ProcessPoolExecutor | None = None
-        if self.workers == 1:
+        if self.workers == 1 and config.space:
             _init_worker()  # scoring runs in this process
 
     def __enter__(self) -> ProxyScorer:
@@ -74,4 +74,25 @@ class ProxyScorer:
                                                      initializer=_init_worker)
                 results = list(self._pool.map(_score, [self.config] * len(todo), todo))
             self.cache.update(zip(todo, results))
+        return [self.cache[t] for t in texts]
+
+
+class TableScorer(ProxyScorer):
+    """Looks scores up in a precomputed table instead of running proxies.
+
+    For benchmarks that compare search strategies on the same proxy values (one
+    scoring pass shared by every strategy and seed); an architecture missing from
+    the table is an error, never a guess.
+    """
+
+    def __init__(self, table: dict[str, dict[str, float]], proxies: Sequence[str]) -> None:
+        super().__init__(ScoringConfig("", tuple(proxies), 0, None, None))
+        self.table = table
+
+    def score_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        for text in texts:
+            if text not in self.cache:
+                if text not in self.table:
+                    raise KeyError(f"no precomputed scores for {text}")
+                self.cache[text] = {p: self.table[text][p] for p in self.config.proxies}
         return [self.cache[t] for t in texts]
