@@ -77,7 +77,7 @@ class ProxyContext:
         """The network in eval mode, its weights drawn from ``seed`` (built on first use)."""
         if self._model is None:
             with seeded_torch(self.seed):
-                self._model = self.space.build(self.arch, num_classes=self.classes, resolution=self.res).eval()
+                self._model = self.space.build(self.arch, num_classes=self.classes, resolution=self.res)
         return self._model
 
     @property
@@ -86,7 +86,7 @@ class ProxyContext:
         no initialisation; enough to count parameters and FLOPs."""
         if self._skeleton is None:
             with torch.device("meta"):
-                self._skeleton = self.space.build(self.arch, num_classes=self.classes, resolution=self.res).eval()
+                self._skeleton = self.space.build(self.arch, num_classes=self.classes, resolution=self.res)
         return self._skeleton
 
     def input_shape(self, batch: int) -> tuple[int, int, int, int]:

@@ -114,3 +114,32 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, args) -> None:
     assert out == ""
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_sigterm_checkpoints_the_table_and_resume_finishes_it(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    archs = tmp_path / "archs.txt"
+    unique = list(dict.fromkeys(NB.encode(a) for a in NB.sample_many(150, seed=2)))
+    archs.write_text("\n".join(unique) + "\n")
+    out = tmp_path / "scores.csv"
+    cmd = [sys.executable, "-m", "hwnas", "score", "--space", "nb201", "-p", "logsynflow", "--resolution", "16",
+           "--archs", str(archs), "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and len(_rows(out)) > 0) and time.monotonic() < deadline:  # first checkpoint after 5 s
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()  # typer maps the interrupt to exit code 130
+    done = _rows(out)
+    assert 0 < len(done) < len(unique) and all(float(r["logsynflow"]) >= 0 for r in done)
+    finished = subprocess.run([*cmd, "--resume", "--json"], capture_output=True, env=env, timeout=300)
+    report = json.loads(finished.stdout)
+    assert report["reused"] >= len(done) and report["scored"] + report["reused"] == len(unique)
+    assert [r["arch"] for r in _rows(out)][: len(done)] == [r["arch"] for r in done]

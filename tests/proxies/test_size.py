@@ -1,0 +1,38 @@
+"""params and flops count what hwnas.counting counts, more cheaply."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwnas.counting import count_flops, count_params
+from hwnas.proxies import score_architecture
+from hwnas.proxies.size import count_flops_fast
+from hwnas.spaces import get_space
+
+
+@pytest.mark.parametrize("space_name,resolution", [("nb201", 32), ("hybrid", 64)])
+def test_counts_match_the_reference_counters(space_name: str, resolution: int) -> None:
+    space = get_space(space_name)
+    for arch in space.sample_many(2, seed=8):
+        model = space.build(arch, resolution=resolution)
+        shape = space.input_shape(resolution)
+        assert count_flops_fast(model, shape) == count_flops(model, shape)
+        scores = score_architecture(space, arch, ["params", "flops"], resolution=resolution)
+        assert scores["params"] == pytest.approx(count_params(model) / 1e6)
+        assert scores["flops"] == pytest.approx(count_flops(model, shape) / 1e6)
+
+
+def test_params_alone_builds_no_initialised_network(monkeypatch) -> None:
+    space = get_space("hybrid")
+    arch = space.sample_many(1, seed=2)[0]
+    real_build = type(space).build
+    devices = []
+
+    def spy(self, *args, **kwargs):
+        model = real_build(self, *args, **kwargs)
+        devices.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(type(space), "build", spy)
+    score_architecture(space, arch, ["params"])
+    assert devices == ["meta"]
