@@ -211,8 +211,8 @@ def _print_score_summary(run: ScoreRun, names: list[str]) -> None:
         values = np.array([float(row[n]) for row in run.rows])
         seconds = np.array([float(row.get(seconds_column(n), float("nan"))) for row in run.rows])
         finite = values[np.isfinite(values)]
-        table.add_row(n, *(f"{v:.6g}" for v in (finite.mean(), finite.min(), finite.max()) if finite.size) or ("-",) * 3,
-                      f"{np.nanmean(seconds):.4f}")
+        stats = [f"{v:.6g}" for v in (finite.mean(), finite.min(), finite.max())] if finite.size else ["-"] * 3
+        table.add_row(n, *stats, f"{np.nanmean(seconds):.4f}")
     stdout.print(table)
 
 
