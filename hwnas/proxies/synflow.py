@@ -11,9 +11,9 @@ shape, R = sum(output) back-propagated. For every Conv2d/Linear weight W:
 and the score is the sum over all elements of all such weights. Float64 because the
 products overflow float32 (NB201 synflow values reach 1e47).
 
-The network is never modified: the absolute float64 weights are passed through
-``torch.func.functional_call`` and normalisation layers are bypassed by forward
-hooks that are removed afterwards. Gradients of ReLU networks are non-negative, so
+The network is left as it was: its parameters and buffers are swapped for absolute
+float64 copies and its normalisation layers for the identity only for the duration
+of the call (the original tensor objects are put back, also on error). Gradients of ReLU networks are non-negative, so
 ``log(g + 1)`` is the reference formula; attention's softmax can give negative
 gradients in the hybrid space, where ``log(|g| + 1)`` keeps the score defined
 (identical wherever the reference formula is).
@@ -23,31 +23,49 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from hwnas.proxies import PROXIES
 from hwnas.proxies.base import NORMS, Proxy, ProxyContext
 
 
 def synflow_gradients(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(|W|, ∂R/∂W) in float64 for every Conv2d/Linear weight, per the definition above."""
-    weight_names = {f"{name}.weight" for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
-    tensors: dict[str, torch.Tensor] = {}
-    for name, p in model.named_parameters():
-        t = p.detach().abs().double()
-        tensors[name] = t.requires_grad_(True) if name in weight_names else t
-    for name, b in model.named_buffers():
-        tensors[name] = b.detach().double() if b.is_floating_point() else b
-    bypass = [m.register_forward_hook(_return_input) for m in model.modules() if isinstance(m, NORMS)]
+    """(|W|, ∂R/∂W) in float64 for every Conv2d/Linear weight, per the definition above.
+
+    The network's tensors are swapped for |·| float64 copies, normalisation layers
+    replaced by the identity for the call, and everything put back (same tensor
+    objects) before returning, even on error; gradients come from
+    ``torch.autograd.grad``, so no ``.grad`` is left behind.
+    """
+    modules = [m for _, m in model.named_modules()]
+    norms = [m for m in modules if isinstance(m, NORMS)]
+    layers = [m for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]
+    saved_params: list[tuple[nn.Parameter, torch.Tensor]] = []
+    saved_buffers: list[tuple[nn.Module, str, torch.Tensor]] = []
     try:
+        for m in norms:
+            m.forward = _identity  # instance attribute: shadows the class's forward until deleted
+        for p in model.parameters():
+            saved_params.append((p, p.data))
+            p.data = p.data.abs().double()
+        for m in modules:
+            if isinstance(m, NORMS):
+                continue
+            for name, b in m._buffers.items():
+                if b is not None and b.is_floating_point():
+                    saved_buffers.append((m, name, b))
+                    m._buffers[name] = b.double()
+        weights = [m.weight for m in layers]
         with torch.enable_grad():
-            out = functional_call(model, tensors, (torch.ones(input_shape, dtype=torch.float64),))
-            weights = [tensors[n] for n in sorted(weight_names)]
+            out = model(torch.ones(input_shape, dtype=torch.float64))
             grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
+        return [(w.detach(), torch.zeros_like(w) if g is None else g) for w, g in zip(weights, grads)]
     finally:
-        for handle in bypass:
-            handle.remove()
-    return [(w.detach(), torch.zeros_like(w) if g is None else g) for w, g in zip(weights, grads)]
+        for p, data in saved_params:
+            p.data = data
+        for m, name, b in saved_buffers:
+            m._buffers[name] = b
+        for m in norms:
+            m.__dict__.pop("forward", None)
 
 
 def synflow_score(model: nn.Module, input_shape: tuple[int, ...]) -> float:
@@ -58,8 +76,8 @@ def logsynflow_score(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     return float(sum((w * torch.log1p(g.abs())).abs().sum() for w, g in synflow_gradients(model, input_shape)))
 
 
-def _return_input(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
-    return inputs[0]
+def _identity(x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+    return x
 
 
 @PROXIES.register("synflow")
