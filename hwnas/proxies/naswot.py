@@ -25,7 +25,8 @@ from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, batch_statistic
 
 
 @torch.inference_mode()
-def naswot_score(model: nn.Module, inputs: torch.Tensor) -> float:
+def naswot_kernel(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """K_H (batch x batch, float64): on how many hooked units each pair of inputs agrees."""
     batch = inputs.shape[0]
     kernel = torch.zeros(batch, batch, dtype=torch.float64)
 
@@ -41,7 +42,11 @@ def naswot_score(model: nn.Module, inputs: torch.Tensor) -> float:
     finally:
         for handle in handles:
             handle.remove()
-    return float(torch.linalg.slogdet(kernel).logabsdet)
+    return kernel
+
+
+def naswot_score(model: nn.Module, inputs: torch.Tensor) -> float:
+    return float(torch.linalg.slogdet(naswot_kernel(model, inputs)).logabsdet)
 
 
 @PROXIES.register("naswot")
