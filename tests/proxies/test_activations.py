@@ -44,4 +44,4 @@ def test_es_reads_every_block_output_but_not_the_classifier() -> None:
     per_element = entropic_score(model, pair, EntropicReading(entropy="gaussian", hook="post", batch_size=2))
     layers = len(_hook_modules(model, "post"))
     floor = 0.5 * (math.log(2 * math.pi * math.e) + math.log(1e-6))  # an average element varying by < 1e-6
-    assert layers > 10 and math.isfinite(per_element) and per_element > layers * floor
+    assert layers >= 5 and math.isfinite(per_element) and per_element > layers * floor
