@@ -63,13 +63,16 @@ def score_architecture_timed(
     num_classes: int | None = None,
     data: LabelledImages | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Scores and seconds per proxy for one architecture (the space's decoded object).
+    """Scores and seconds per proxy for one architecture (the space's decoded object, or its
+    encoding).
 
     The network is built once and shared. Each proxy's seconds include the network
     build (when it needs the network), so ``seconds[p]`` is what scoring this
     architecture with ``p`` alone costs.
     """
     proxies = resolve_proxies(names, has_data=data is not None)
+    if isinstance(arch, str):
+        arch = space.decode(arch)
     ctx = ProxyContext(space, arch, seed=seed, batch_size=batch_size, resolution=resolution,
                        num_classes=num_classes, data=data)
     build_s = 0.0

@@ -7,8 +7,9 @@ to be more accurate"**. Every implementation guarantees:
   input or label come from ``ctx.seed`` through private generators, so the same
   seed gives the same score (also in another process) and the global torch RNG
   is left as it was;
-- the network in ``ctx.model`` is not modified (weights, buffers, train/eval
-  mode): proxies that need other weights work on copies or functional calls;
+- the network in ``ctx.model`` is left as it was (weights, buffers, train/eval
+  mode, no ``.grad``): proxies that need other weights train a copy (revisit) or
+  swap tensors in for the call and put the originals back (the synflow family);
 - no autograd graph unless the definition needs gradients, float64 only where
   the definition needs the range (the synflow family).
 
