@@ -243,15 +243,14 @@ def _ibn(x: Field, c: int, k: int, e: int) -> Field:
     return _conv(h, c * e, relu_before=True)  # 1x1 project after ReLU6
 
 
-def _mlp(x: Field, c: int, e: int, k: int | None) -> Field:
-    h = Field(0.0, x.r)  # LayerNorm: unit variance per token
+def _mlp(x: Field, c: int, e: int) -> Field:
+    h = Field(0.0, x.r)  # LayerNorm: unit variance per token (so a ConvNeXt kernel's gain is normalised away)
     h = _conv(h, c)
-    return _conv(h, c * e, relu_before=True)
+    return _conv(h, c * e, relu_before=True)  # GELU, counted like a ReLU
 
 
 def _convnext(x: Field, c: int, k: int, e: int) -> Field:
-    h = _conv(x, k * k)  # depthwise kxk
-    return _mlp(h, c, e, None)
+    return _mlp(_conv(x, k * k), c, e)  # depthwise kxk, then LayerNorm and the MLP
 
 
 def hybrid_sed(blocks: Sequence[BlockSpec]) -> float:
@@ -278,7 +277,7 @@ def hybrid_sed(blocks: Sequence[BlockSpec]) -> float:
             elif cfg["ffn"] == "convnext":
                 branch = _convnext(field, c, k, cfg["expansion"])
             else:
-                branch = _mlp(field, c, cfg["expansion"], None)
+                branch = _mlp(field, c, cfg["expansion"])
             field = _add_independent(field, branch)
         else:  # head: global pooling and a classifier, the same for every topology
             continue
