@@ -62,11 +62,12 @@ class RunDir:
 
 
 def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str | None,
-                  latency_source: dict[str, Any]) -> dict[str, Any]:
+                  latency_source: dict[str, Any], selection: str = "") -> dict[str, Any]:
     return {
         "arch": winner["arch"],
         "space": config.space,
         "strategy": config.strategy,
+        "selection": selection,
         "predicted_latency_ms": winner["latency_ms"],
         "params_m": winner["params_m"],
         "flops_m": winner["flops_m"],

@@ -41,7 +41,8 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
     run_dir.save_checkpoint(config, state)
     winner = engine.winner()
     describe = getattr(latency_source, "describe", None)
-    best = best_document(config, winner, device=device, latency_source=describe() if describe else {})
+    best = best_document(config, winner, device=device, latency_source=describe() if describe else {},
+                         selection=engine.selection)
     run = {
         "evaluations": state.evaluations,
         "candidates_checked": state.attempts,

@@ -44,6 +44,17 @@ def test_phases_alternate_and_split_the_budget() -> None:
     assert len(single) == 1 and single[0].operator == "any"
 
 
+def test_cyclic_winner_without_size_genes_filters_by_topology_then_size() -> None:
+    from hwnas.search.engine import pick_from_history
+
+    records = [{"arch": name, "scores": {"es": es, "logsynflow": ls}}
+               for name, es, ls in [("a", 1.0, 99.0), ("b", 5.0, 10.0), ("c", 4.0, 20.0), ("d", 3.0, 15.0)]]
+    cyclic = SearchConfig(space="nb201", constraints=Constraints())
+    assert pick_from_history(records, cyclic) == "c"  # "a" has the most logsynflow but ES in the lower half
+    single = SearchConfig(space="nb201", constraints=Constraints(), strategy="single", proxy="logsynflow")
+    assert pick_from_history(records, single) == "a"
+
+
 def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> None:
     config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=8.0, params_m=0.5),
                           topology_proxy="sed", size_proxy="params", evaluations=40, seed=3)
