@@ -62,9 +62,10 @@ class TensorRTWriter(ArtifactWriter):
         try:
             import tensorrt  # noqa: F401
         except ImportError:
-            raise MissingDependency("TensorRT", f"building an engine needs the tensorrt package and an NVIDIA GPU "
-                                                f"({INSTALL_HINT}); model.onnx can be built into an engine on the "
-                                                "device with trtexec") from None
+            missing = ("the tensorrt Python package is not installed (an NVIDIA GPU is visible)" if gpu_visible()
+                       else "building an engine needs the tensorrt package and an NVIDIA GPU, and this machine has neither")
+            raise MissingDependency("TensorRT", f"{missing} ({INSTALL_HINT}); model.onnx can be built into an "
+                                                "engine on the device with trtexec") from None
         if not gpu_visible():
             raise MissingDependency("an NVIDIA GPU", "TensorRT is installed but no CUDA device is visible; build the "
                                                      "engine on the target GPU or Jetson")
