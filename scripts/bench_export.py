@@ -122,7 +122,7 @@ def main() -> int:
 
 
 def print_figures(card: dict) -> None:
-    out = Console(highlight=False)
+    out = Console(highlight=False, width=140)
     arch = card["architecture"]
     out.print(f"[bold]{arch['encoding']}[/bold] ({arch['space']} {arch['resolution']}px, {arch['params_m']:.3f} M params, "
               f"{arch['flops_m']:.1f} MFLOPs; weights: {card['weights']['kind']})")

@@ -56,7 +56,7 @@ def _print_summary(card: dict) -> None:
     stdout.print(f"arch {escape(arch['encoding'])}", soft_wrap=True)
     if card["weights"]["kind"] == "initial":
         stdout.print("[yellow]weights: untrained initial weights (pass --weights for a trained model)[/yellow]")
-    table = Table("format", "file", "prec.", "MB", "parity with PyTorch", "latency (median)", title_justify="left")
+    table = Table("format", "file", "prec.", "MB", "parity with PyTorch", "latency", title_justify="left")
     for a in card["artifacts"]:
         table.add_row(a["format"], a["file"], a["precision"], f"{a['size_bytes'] / 1e6:.2f}", _parity(a["parity"]),
                       _latency(a["latency"]))
@@ -64,7 +64,8 @@ def _print_summary(card: dict) -> None:
     check = card["latency_check"]
     if check.get("checked"):
         verdict = "[green]within[/green]" if check["within_tolerance"] else "[red]outside[/red]"
-        stdout.print(f"latency on {check['device']}: measured {check['measured_ms']:.3f} ms vs predicted "
+        stdout.print(f"latency on {check['device']}: measured {check['measured_ms']:.3f} ms "
+                     f"({check.get('estimator', 'median')}) vs predicted "
                      f"{check['predicted_ms']:.3f} ms ({check['error_pct']:+.1f}%, {verdict} ±{check['tolerance_pct']:.0f}%)")
     else:
         stdout.print(f"latency vs prediction: not checked ({escape(str(check.get('reason')))})")
@@ -86,7 +87,8 @@ def _parity(parity: dict | None) -> str:
 def _latency(latency: dict | None) -> str:
     if not latency or not latency.get("measured"):
         return "-"
-    return f"{latency['median_ms']:.3f} ms ({latency['device']})"
+    estimator = latency.get("estimator", "median")
+    return f"{latency[f'{estimator}_ms']:.3f} ms {estimator} ({latency['device']})"
 
 
 def register(app: typer.Typer) -> None:

@@ -134,13 +134,14 @@ def render_readme(card: dict[str, Any]) -> str:
     check = card["latency_check"]
     if check.get("checked"):
         verdict = "within" if check["within_tolerance"] else "OUTSIDE"
-        lines.append(f"- model.onnx measured {_ms(check['measured_ms'])} on {check['device']}: {check['error_pct']:+.1f}% "
+        lines.append(f"- model.onnx measured {_ms(check['measured_ms'])} ({check.get('estimator', 'median')}) on "
+                     f"{check['device']}: {check['error_pct']:+.1f}% "
                      f"from the prediction ({verdict} ±{check['tolerance_pct']:.0f}%)")
     else:
         lines.append(f"- prediction vs measurement: not checked ({check.get('reason')})")
     if card.get("int8_speedup"):
         sp = card["int8_speedup"]
-        lines.append(f"- INT8 speed-up over fp32 on {sp['device']}: {sp['speedup']:.2f}x "
+        lines.append(f"- INT8 speed-up over fp32 on {sp['device']} ({sp.get('estimator', 'median')}): {sp['speedup']:.2f}x "
                      f"({_ms(sp['fp32_ms'])} -> {_ms(sp['int8_ms'])})")
     lines += ["", "## SHA-256", ""]
     for a in card["artifacts"]:

@@ -11,7 +11,8 @@ an artifact:
   (Core ML timing needs macOS; an engine must be timed where it was built).
 
 A file that cannot be timed gets the reason instead of a number. The ±10% check
-compares the fp32 ONNX file's median with the table's prediction on the same device.
+compares the fp32 ONNX file's figure (by the device's timing estimator, as the table
+was built) with the table's prediction on the same device.
 """
 
 from __future__ import annotations
@@ -76,9 +77,10 @@ def measure_artifacts(reports: dict[str, ArtifactReport], paths: dict[str, Path]
 def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactReport], paths: dict[str, Path],
              input_shape: tuple[int, ...], on_step: Callable[[str], None] | None) -> dict[str, dict[str, Any]]:
     """Time every file ``timing.rounds`` times, rounds interleaved over the files; keep each file's fastest
-    round (by median), as ``hwnas profile`` and ``validate-table`` do, so a slow spell of a shared
-    machine costs one round, not the figure."""
+    round by the device's ``timing.estimator``, as ``hwnas profile`` and ``validate-table`` do, so a slow
+    spell of a shared machine costs one round, not the figure."""
     rounds = max(1, device.timing.rounds)
+    estimator = device.timing.estimator
     best: dict[str, Any] = {}
     medians: dict[str, list[float]] = {f: [] for f in formats}
     with open_target(device) as tgt:
@@ -90,11 +92,12 @@ def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactRepo
                     on_step(f"timing {reports[fmt].file} on {device.name} (round {r + 1}/{rounds})")
                 stats = tgt.measure(where[fmt], input_shape).stats
                 medians[fmt].append(stats.median_ms)
-                if fmt not in best or stats.median_ms < best[fmt].median_ms:
+                if fmt not in best or stats.value_ms(estimator) < best[fmt].value_ms(estimator):
                     best[fmt] = stats
     clock = device.timing.clock
     return {fmt: {"measured": True, "device": device.name, "runtime": f"{runtime.get('name')} {runtime.get('version')}",
-                  "threads": device.threads, "clock": clock, **best[fmt].to_dict(), "rounds": rounds,
+                  "threads": device.threads, "clock": clock, **best[fmt].to_dict(), "estimator": estimator,
+                  "rounds": rounds,
                   "round_medians_ms": medians[fmt]} for fmt in formats}
 
 
@@ -120,8 +123,14 @@ def predict(space: SearchSpace, arch: str, device: Device, resolution: int, num_
     return result
 
 
+def estimate_ms(latency: dict[str, Any]) -> float:
+    """A timed file's figure by its device's estimator (the statistic its latency table keeps)."""
+    return float(latency[f"{latency.get('estimator', 'median')}_ms"])
+
+
 def latency_check(prediction: dict[str, Any], onnx_latency: dict[str, Any] | None) -> dict[str, Any]:
-    """Measured fp32 ONNX median vs the table's prediction on the same device: ratio and within ±10%."""
+    """Measured fp32 ONNX latency (by the device's estimator, as the table was built) vs the table's
+    prediction on the same device: ratio and within ±10%."""
     predicted = prediction.get("predicted_latency_ms")
     if predicted is None:
         return {"checked": False, "reason": prediction.get("reason", "no prediction")}
@@ -130,17 +139,18 @@ def latency_check(prediction: dict[str, Any], onnx_latency: dict[str, Any] | Non
     if onnx_latency["device"] != prediction["device"]:
         return {"checked": False, "reason": f"model.onnx was timed on {onnx_latency['device']}, the prediction is "
                                             f"for {prediction['device']}"}
-    measured = onnx_latency["median_ms"]
+    measured = estimate_ms(onnx_latency)
     ratio = measured / predicted
     return {"checked": True, "device": prediction["device"], "predicted_ms": predicted, "measured_ms": measured,
+            "estimator": onnx_latency.get("estimator", "median"),
             "ratio": ratio, "error_pct": 100.0 * (ratio - 1.0), "tolerance_pct": 100 * TOLERANCE,
             "within_tolerance": abs(ratio - 1.0) <= TOLERANCE}
 
 
 def int8_speedup(latency: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """fp32 ONNX median / INT8 ONNX median, when both were timed on the same device."""
+    """fp32 ONNX / INT8 ONNX latency (device's estimator), when both were timed on the same device."""
     fp32, int8 = latency.get("onnx"), latency.get("int8")
     if not fp32 or not int8 or not fp32.get("measured") or not int8.get("measured") or fp32["device"] != int8["device"]:
         return None
-    return {"device": fp32["device"], "fp32_ms": fp32["median_ms"], "int8_ms": int8["median_ms"],
-            "speedup": fp32["median_ms"] / int8["median_ms"]}
+    return {"device": fp32["device"], "estimator": fp32.get("estimator", "median"), "fp32_ms": estimate_ms(fp32),
+            "int8_ms": estimate_ms(int8), "speedup": estimate_ms(fp32) / estimate_ms(int8)}

@@ -144,7 +144,11 @@ def test_latency_check_and_speedup() -> None:
     assert latency_check({"device": "host-cpu", "predicted_latency_ms": None, "reason": "no table"}, timed) == \
         {"checked": False, "reason": "no table"}
     speed = int8_speedup({"onnx": {**timed, "median_ms": 9.0}, "int8": {**timed, "median_ms": 4.5}})
-    assert speed == {"device": "host-cpu", "fp32_ms": 9.0, "int8_ms": 4.5, "speedup": 2.0}
+    assert speed == {"device": "host-cpu", "estimator": "median", "fp32_ms": 9.0, "int8_ms": 4.5, "speedup": 2.0}
+    # a device whose table keeps p10 is checked by p10, like with like
+    by_p10 = {**timed, "estimator": "p10", "p10_ms": 10.5, "median_ms": 12.0}
+    assert latency_check(prediction, by_p10)["measured_ms"] == 10.5 and latency_check(prediction, by_p10)["within_tolerance"]
+    assert int8_speedup({"onnx": by_p10, "int8": {**by_p10, "p10_ms": 7.0}})["speedup"] == pytest.approx(1.5)
     assert int8_speedup({"onnx": timed, "int8": {"measured": False, "reason": "x"}}) is None
 
 
