@@ -28,6 +28,7 @@ from rich.table import Table
 
 from hwnas.errors import HwnasError, MissingDependency
 from hwnas.export import FORMATS, ExportRequest, export_model
+from hwnas.export.card import latency_summary
 from hwnas.export.images import Preprocessing
 from hwnas.io import read_json
 from hwnas.spaces import get_space
@@ -145,16 +146,8 @@ def print_figures(card: dict) -> None:
         else:
             table.add_row(a["format"], a["precision"], parity, "-", "-", lat.get("reason", "-"))
     out.print(table)
-    check = card["latency_check"]
-    if check.get("checked"):
-        out.print(f"model.onnx on {check['device']}: measured {check['measured_ms']:.3f} ms, predicted "
-                  f"{check['predicted_ms']:.3f} ms -> {check['error_pct']:+.1f}% "
-                  f"({'within' if check['within_tolerance'] else 'OUTSIDE'} ±{check['tolerance_pct']:.0f}%)")
-    else:
-        out.print(f"latency vs prediction not checked: {check.get('reason')}")
-    if card.get("int8_speedup"):
-        s = card["int8_speedup"]
-        out.print(f"INT8 speed-up on {s['device']}: {s['speedup']:.2f}x ({s['fp32_ms']:.3f} -> {s['int8_ms']:.3f} ms)")
+    for line in latency_summary(card):
+        out.print(escape(line))
     out.print(f"model card: {card['out']}/model_card.json")
 
 

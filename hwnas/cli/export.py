@@ -50,6 +50,8 @@ def export(
 
 
 def _print_summary(card: dict) -> None:
+    from hwnas.export.card import latency_summary
+
     arch = card["architecture"]
     stdout.print(f"[bold]{card['name']}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
                  f"#Params {arch['params_m']:.3f} M, FLOPs {arch['flops_m']:.1f} M")
@@ -61,17 +63,8 @@ def _print_summary(card: dict) -> None:
         table.add_row(a["format"], a["file"], a["precision"], f"{a['size_bytes'] / 1e6:.2f}", _parity(a["parity"]),
                       _latency(a["latency"]))
     stdout.print(table)
-    check = card["latency_check"]
-    if check.get("checked"):
-        verdict = "[green]within[/green]" if check["within_tolerance"] else "[red]outside[/red]"
-        stdout.print(f"latency on {check['device']}: measured {check['measured_ms']:.3f} ms "
-                     f"({check.get('estimator', 'median')}) vs predicted "
-                     f"{check['predicted_ms']:.3f} ms ({check['error_pct']:+.1f}%, {verdict} ±{check['tolerance_pct']:.0f}%)")
-    else:
-        stdout.print(f"latency vs prediction: not checked ({escape(str(check.get('reason')))})")
-    if card.get("int8_speedup"):
-        sp = card["int8_speedup"]
-        stdout.print(f"INT8 speed-up on {sp['device']}: {sp['speedup']:.2f}x ({sp['fp32_ms']:.3f} -> {sp['int8_ms']:.3f} ms)")
+    for line in latency_summary(card):
+        stdout.print(escape(line))
     stdout.print(f"model card: {card['out']}/model_card.json and README.md")
 
 

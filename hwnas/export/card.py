@@ -76,6 +76,24 @@ def _latency_text(latency: dict[str, Any] | None) -> str:
            f"{latency['device']}, {latency['runtime']})"
 
 
+def latency_summary(card: dict[str, Any]) -> list[str]:
+    """Plain-text lines for the latency check and the INT8 speed-up (printed by the CLI and the bench)."""
+    lines = []
+    check = card["latency_check"]
+    if check.get("checked"):
+        verdict = "within" if check["within_tolerance"] else "OUTSIDE"
+        lines.append(f"latency on {check['device']}: measured {check['measured_ms']:.3f} ms "
+                     f"({check.get('estimator', 'median')}) vs predicted {check['predicted_ms']:.3f} ms "
+                     f"({check['error_pct']:+.1f}%, {verdict} ±{check['tolerance_pct']:.0f}%)")
+    else:
+        lines.append(f"latency vs prediction: not checked ({check.get('reason')})")
+    if card.get("int8_speedup"):
+        sp = card["int8_speedup"]
+        lines.append(f"INT8 speed-up on {sp['device']} ({sp.get('estimator', 'median')}): {sp['speedup']:.2f}x "
+                     f"({sp['fp32_ms']:.3f} -> {sp['int8_ms']:.3f} ms)")
+    return lines
+
+
 def render_readme(card: dict[str, Any]) -> str:
     arch, target, weights = card["architecture"], card["target"], card["weights"]
     inp, out = card["input"], card["output"]
