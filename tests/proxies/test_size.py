@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hwnas.counting import count_flops, count_params
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from hwnas.counting import count_arch, count_flops, count_params
 from hwnas.proxies import score_architecture
-from hwnas.proxies.size import count_flops_fast
 from hwnas.spaces import get_space
 
 
@@ -16,7 +18,14 @@ def test_counts_match_the_reference_counters(space_name: str, resolution: int) -
     for arch in space.sample_many(2, seed=8):
         model = space.build(arch, resolution=resolution)
         shape = space.input_shape(resolution)
-        assert count_flops_fast(model, shape) == count_flops(model, shape)
+        reference = FlopCounterMode(display=False)
+        with torch.no_grad(), reference:
+            model(torch.zeros(shape))
+        assert count_flops(model, shape) == reference.get_total_flops()
+        with torch.device("meta"):
+            skeleton = space.build(arch, resolution=resolution)
+        assert count_flops(skeleton, shape) == reference.get_total_flops()  # no memory, same count
+        assert count_arch(space, arch, resolution=resolution) == (count_params(model), reference.get_total_flops())
         scores = score_architecture(space, arch, ["params", "flops"], resolution=resolution)
         assert scores["params"] == pytest.approx(count_params(model) / 1e6)
         assert scores["flops"] == pytest.approx(count_flops(model, shape) / 1e6)
