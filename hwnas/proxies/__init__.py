@@ -114,6 +114,10 @@ from hwnas.proxies import entropic  # noqa: E402,F401
 from hwnas.proxies import sed  # noqa: E402,F401
 from hwnas.proxies import revisit  # noqa: E402,F401
 from hwnas.proxies import baselines  # noqa: E402,F401
+from hwnas.proxies import az_nas  # noqa: E402,F401
+from hwnas.proxies import meco  # noqa: E402,F401
+from hwnas.proxies import swap  # noqa: E402,F401
+from hwnas.proxies import skip_length  # noqa: E402,F401
 # isort: on
 
 __all__ = [

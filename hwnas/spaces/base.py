@@ -67,6 +67,9 @@ class SearchSpace(ABC, Generic[A]):
     description: str = ""
     default_resolution: int = 224
     default_num_classes: int = 1000
+    #: The input resolution the search scores proxies at; None: the network's own resolution.
+    #: The one place this default lives (the CLI and ``run_search`` both read it).
+    proxy_resolution: int | None = None
     in_channels: int = 3
 
     # ---- genes -------------------------------------------------------------------------
@@ -97,6 +100,14 @@ class SearchSpace(ABC, Generic[A]):
     def size_of(self, arch: A) -> Any:
         """A hashable value that equals for two archs iff their size genes are equal."""
         return self.encode(arch)
+
+    def skip_lengths(self, arch: A) -> list[int]:
+        """For cell (DAG) spaces: target node minus source node of every identity edge.
+
+        FreeREA's third fitness term reads it; a space whose networks are plain block
+        sequences has no such edges (its residuals all span one block) and returns [].
+        """
+        return []
 
     # ---- encoding ----------------------------------------------------------------------
     @abstractmethod

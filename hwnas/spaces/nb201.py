@@ -164,6 +164,9 @@ class NB201Space(SearchSpace[NB201Arch]):
     def size_of(self, arch: NB201Arch) -> tuple[()]:
         return ()
 
+    def skip_lengths(self, arch: NB201Arch) -> list[int]:
+        return [to - frm for (to, frm), op in zip(EDGES, arch.ops) if op == "skip_connect"]
+
     def encode(self, arch: NB201Arch) -> str:
         return _arch_string(arch.ops)
 
