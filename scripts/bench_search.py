@@ -1,18 +1,24 @@
-"""Benchmark the search on NAS-Bench-201 against ground truth.
+"""Judge search strategies by regret on NAS-Bench-201 ground truth (REFERENCE §8).
 
-With a whole-architecture latency table built from the dev CSV's ``pixel3_latency_ms``
-(only its 3,000 archs are known; the rest count as infeasible) and a budget at the
-median latency, runs the cyclic search, single-proxy searches and random search
-with the same evaluation budget over several seeds. Prints, per strategy, the mean
-CIFAR-10 accuracy of the winner, the oracle (best accuracy under the same
-constraint in the table), the gap, and wall time.
+Regret = the best accuracy the budget allows (the oracle over the feasible dev
+archs) − the winner's accuracy. The grid: each latency column of the dev CSV
+(default Pixel 3 and Raspberry Pi 4) at several quantiles of the dev archs'
+latencies (default 25/50/75/100 %), each with a whole-architecture latency table
+built from that column (only the 3,000 dev archs are known; the rest count as
+infeasible). Every strategy runs with the same evaluation budget on every budget
+and seed; per strategy the bench prints the mean ± sd regret per budget, the
+selection rule's exhaustive ceiling (the winner its own rule picks from *every*
+feasible arch), the mean over the grid, and whether every winner was feasible.
 
-Proxy scores (seed 0) are computed the first time any strategy or seed visits an
-architecture and kept in --scores (a `hwnas score`-format table, reused by later
-invocations), so every strategy is compared on the same proxy values and each
-architecture is scored once; with --prescore all feasible archs are scored up front.
+Proxy scores (seed 0, the search's default) come from --scores, a `hwnas score`
+table; an arch missing from it is scored with the real proxies on first visit and
+added, so every strategy and seed sees the same values and each arch is scored once.
+Make the table once for the whole dev set (about 20 min on one core):
 
-    .venv/bin/python scripts/bench_search.py --seeds 5 --evaluations 300
+    .venv/bin/hwnas score --space nb201 -p es,logsynflow,naswot,skip_length \\
+        --archs <(cut -d, -f2 ../shared/data/nb201/nb201_dev_cifar10.csv | tail -n +2) \\
+        --out runs/dev/scores.csv --resume
+    .venv/bin/python scripts/bench_search.py --scores runs/dev/scores.csv --seeds 5 --evaluations 300
 """
 
 from __future__ import annotations
@@ -24,133 +30,176 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import torch
 from rich.console import Console
 from rich.table import Table
 
 from hwnas.latency.sources import ArchLatencyTable
 from hwnas.proxies import score_architecture
-from hwnas.proxies.table import ScoreSettings, read_table, score_table, write_table
-from hwnas.search import Constraints, SearchConfig, run_search
-from hwnas.search.engine import pick_from_history
+from hwnas.proxies.table import read_table
+from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
 from hwnas.search.scoring import TableScorer
 from hwnas.spaces import get_space
 
 DEV_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+DEFAULT_STRATEGIES = "cyclic,freerea,single:logsynflow,random:logsynflow"
 
 
 class LazyTableScorer(TableScorer):
-    """Scores an architecture with the real proxies the first time any run asks, then looks it up."""
+    """Looks scores up in a shared table; an arch missing from it is scored with the real proxies once."""
 
-    def __init__(self, table: dict[str, dict[str, float]], proxies, space, all_proxies) -> None:
+    def __init__(self, table: dict[str, dict[str, float]], proxies: Sequence[str], space: Any) -> None:
         super().__init__(table, proxies)
         self.space = space
-        self.all_proxies = sorted(all_proxies)
 
-    def score_many(self, texts):
+    def score_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         for text in texts:
-            if text not in self.table:
-                scores = score_architecture(self.space, self.space.decode(text), self.all_proxies, seed=0)
-                self.table[text] = {p: float(v) for p, v in scores.items()}
+            missing = [p for p in self.config.proxies if p not in self.table.get(text, {})]
+            if missing:
+                scores = score_architecture(self.space, self.space.decode(text), missing, seed=0)
+                self.table.setdefault(text, {}).update({p: float(v) for p, v in scores.items()})
         return super().score_many(texts)
 
 
-def parse_strategy(text: str) -> dict:
-    """``cyclic`` | ``cyclic:TOPO+SIZE`` | ``single:PROXY`` | ``random:PROXY``."""
-    kind, _, arg = text.partition(":")
-    if kind == "cyclic":
-        topo, _, size = (arg or "es+logsynflow").partition("+")
-        return {"strategy": "cyclic", "topology_proxy": topo, "size_proxy": size}
-    return {"strategy": kind, "proxy": arg}
+def parse_strategy(text: str) -> Strategy:
+    """``NAME`` or ``NAME:PROXY`` (single / random: the proxy; cyclic: ``TOPO+SIZE``) or
+    ``NAME:key=value;key=value`` for any strategy parameter."""
+    name, _, arg = text.partition(":")
+    if not arg:
+        return make_strategy(name)
+    if "=" in arg:
+        params: dict[str, Any] = {}
+        for item in arg.split(";"):
+            key, _, value = item.partition("=")
+            params[key] = json.loads(value) if value[:1].isdigit() or value[:1] in "-[{" else value
+        return make_strategy(name, **params)
+    if name == "cyclic":
+        topo, _, size = arg.partition("+")
+        return make_strategy(name, topology_proxy=topo, size_proxy=size or "logsynflow")
+    return make_strategy(name, proxy=arg)
 
 
-def proxy_ceiling(config: SearchConfig, feasible: list[str], table: dict[str, dict[str, float]],
-                  accuracy: dict[str, float]) -> float | None:
-    """Accuracy of the arch the strategy's own selection rule picks from *every* feasible arch.
-
-    What an exhaustive search with the same proxies would report: the part of the gap
-    to the oracle that belongs to the proxies, not the search. None until all are scored.
-    """
-    if not all(a in table for a in feasible):
+def exhaustive_pick(strategy: Strategy, feasible: list[str], table: dict[str, dict[str, float]]) -> str | None:
+    """The arch the strategy's winner rule picks from every feasible arch (None: no such rule)."""
+    rule = strategy.winner_fitness(get_space("nb201"))
+    if rule is None:
         return None
-    return accuracy[pick_from_history([{"arch": a, "scores": table[a]} for a in feasible], config)]
+    return feasible[rule.best([table[a] for a in feasible])]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", type=Path, default=DEV_CSV)
-    parser.add_argument("--latency-column", default="pixel3_latency_ms")
+    parser.add_argument("--accuracy-column", default="cifar10_test_acc")
+    parser.add_argument("--columns", default="pixel3_latency_ms,raspi4_latency_ms")
+    parser.add_argument("--quantiles", default="25,50,75,100", help="budgets: these percentiles of each column")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+seeds-1")
     parser.add_argument("--evaluations", type=int, default=300)
-    parser.add_argument("--cycles", type=int, default=3)
-    parser.add_argument("--strategies", default="cyclic,single:es,single:logsynflow,random:logsynflow,random:es")
-    parser.add_argument("--scores", type=Path, default=Path("runs/bench_search/scores.csv"),
-                        help="resumable score table of the feasible archs (es, logsynflow, ... at seed 0)")
-    parser.add_argument("--prescore", action="store_true", help="score every feasible arch before searching")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    parser.add_argument("--strategies", default=DEFAULT_STRATEGIES,
+                        help="comma-separated NAME[:PROXY | :key=value;...], e.g. cyclic,freerea,random:logsynflow")
+    parser.add_argument("--scores", type=Path, default=Path("runs/dev/scores.csv"),
+                        help="a `hwnas score` table (seed 0) of the dev archs; missing values are scored")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the tables")
     args = parser.parse_args()
 
+    torch.set_num_threads(1)  # tiny networks: more threads only contend on a shared machine
+    console = Console(stderr=True)
     space = get_space("nb201")
     rows = list(csv.DictReader(args.csv.open()))
-    accuracy = {r["arch_str"]: float(r["cifar10_test_acc"]) for r in rows}
-    source = ArchLatencyTable.from_csv(args.csv, space, latency_column=args.latency_column)
-    budget_ms = statistics.median(source.latency_ms.values())
-    oracle = max(accuracy[a] for a, ms in source.latency_ms.items() if ms <= budget_ms)
-    console = Console(stderr=True)
-    feasible = sorted(a for a, ms in source.latency_ms.items() if ms <= budget_ms)
-    specs = [parse_strategy(t) for t in args.strategies.split(",")]
-    proxies = sorted({p for spec in specs for p in (spec.get("proxy"), spec.get("topology_proxy"), spec.get("size_proxy")) if p})
-    settings = ScoreSettings(space="nb201", seed=0, batch_size=None, resolution=None, num_classes=None, data=None)
-    started = time.perf_counter()
-    if args.prescore:
-        score_table(space, feasible, proxies, args.scores, resume=True, settings=settings)
+    accuracy = {r["arch_str"]: float(r[args.accuracy_column]) for r in rows}
+    strategies = [(text, parse_strategy(text)) for text in args.strategies.split(",")]
+    proxies = sorted({p for _, s in strategies for p in s.proxies})
     table: dict[str, dict[str, float]] = {}
     if args.scores.exists():
-        _, rows_by_arch = read_table(args.scores)
-        table = {a: {p: float(r[p]) for p in proxies} for a, r in rows_by_arch.items() if all(p in r for p in proxies)}
-    scorer_factory = lambda names: LazyTableScorer(table, names, space, proxies)  # noqa: E731
-    console.print(f"{len(table)} archs already scored ({time.perf_counter() - started:.1f} s)")
+        _, by_arch = read_table(args.scores)
+        table = {a: {p: float(v) for p, v in r.items() if p in proxies} for a, r in by_arch.items()}
+
+    budgets = []
+    for column in args.columns.split(","):
+        source = ArchLatencyTable.from_csv(args.csv, space, latency_column=column)
+        latencies = np.array(list(source.latency_ms.values()))
+        for q in (float(x) for x in args.quantiles.split(",")):
+            limit = float(np.quantile(latencies, q / 100))
+            feasible = sorted(a for a, ms in source.latency_ms.items() if ms <= limit)
+            budgets.append({"column": column, "quantile": q, "latency_ms": limit, "source": source,
+                            "feasible": feasible, "oracle": max(accuracy[a] for a in feasible)})
+    missing = {a for b in budgets for a in b["feasible"] if any(p not in table.get(a, {}) for p in proxies)}
+    if missing:
+        console.print(f"scoring {len(missing)} feasible archs missing from {args.scores} (once)")
+        LazyTableScorer(table, proxies, space).score_many(sorted(missing))
+
     results = []
-    for text in args.strategies.split(","):
-        spec = parse_strategy(text)
-        winners, seconds, evaluations = [], [], []
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=budget_ms),
-                                  evaluations=args.evaluations, cycles=args.cycles, seed=seed, **spec)
-            with tempfile.TemporaryDirectory() as tmp:
-                started = time.perf_counter()
-                out = run_search(config, source, Path(tmp) / "run", scorer=scorer_factory(config.scored_proxies))
-                seconds.append(time.perf_counter() - started)
-            write_table(args.scores, proxies, [{"arch": a, **v} for a, v in sorted(table.items())])
-            winners.append(accuracy[out["best"]["arch"]])
-            evaluations.append(out["run"]["evaluations"])
-            console.print(f"{text} seed {seed}: winner {winners[-1]:.2f} ({seconds[-1]:.1f} s)")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    for text, strategy in strategies:
+        per_budget = []
+        for budget in budgets:
+            regrets, walls, feasible_ok = [], [], True
+            for seed in seeds:
+                config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=budget["latency_ms"]),
+                                      strategy=strategy, evaluations=args.evaluations, seed=seed)
+                with tempfile.TemporaryDirectory() as tmp:
+                    started = time.perf_counter()
+                    out = run_search(config, budget["source"], Path(tmp) / "run",
+                                     scorer=LazyTableScorer(table, strategy.proxies, space))
+                    walls.append(time.perf_counter() - started)
+                arch = out["best"]["arch"]
+                feasible_ok &= arch in budget["feasible"]
+                regrets.append(budget["oracle"] - accuracy[arch])
+            pick = exhaustive_pick(strategy, budget["feasible"], table)
+            per_budget.append({
+                "column": budget["column"], "quantile": budget["quantile"], "latency_ms": budget["latency_ms"],
+                "feasible_archs": len(budget["feasible"]), "oracle_acc": budget["oracle"],
+                "mean_regret": statistics.mean(regrets), "sd_regret": statistics.stdev(regrets) if len(regrets) > 1 else 0.0,
+                "regrets": regrets, "exhaustive_regret": None if pick is None else budget["oracle"] - accuracy[pick],
+                "all_winners_feasible": feasible_ok, "mean_wall_s": statistics.mean(walls),
+            })
+            console.print(f"{text} {budget['column']} q{budget['quantile']:g}: regret "
+                          f"{per_budget[-1]['mean_regret']:.2f} ± {per_budget[-1]['sd_regret']:.2f}")
+        ceilings = [b["exhaustive_regret"] for b in per_budget]
         results.append({
-            "strategy": text, "mean_winner_acc": statistics.mean(winners), "winner_accs": winners,
-            "stdev_winner_acc": statistics.stdev(winners) if len(winners) > 1 else 0.0,
-            "oracle_acc": oracle, "gap": oracle - statistics.mean(winners),
-            "proxy_ceiling_acc": proxy_ceiling(config, feasible, table, accuracy),
-            "mean_wall_s": statistics.mean(seconds), "mean_evaluations": statistics.mean(evaluations),
+            "strategy": text, "config": strategy.to_json(), "budgets": per_budget,
+            "grid_mean_regret": statistics.mean(b["mean_regret"] for b in per_budget),
+            "grid_mean_exhaustive_regret": None if None in ceilings else statistics.mean(ceilings),
+            "all_winners_feasible": all(b["all_winners_feasible"] for b in per_budget),
+            "mean_wall_s": statistics.mean(b["mean_wall_s"] for b in per_budget),
         })
-    report = {"latency_budget_ms": budget_ms, "oracle_acc": oracle, "evaluations": args.evaluations,
-              "seeds": list(range(args.first_seed, args.first_seed + args.seeds)), "feasible_archs": len(feasible), "scored_archs": len(table), "results": results}
+    report = {"accuracy_column": args.accuracy_column, "evaluations": args.evaluations, "seeds": seeds,
+              "results": results}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    table = Table(title=f"NB201 CIFAR-10, latency <= {budget_ms:.3f} ms ({args.latency_column}), "
-                        f"{args.evaluations} evaluations, {args.seeds} seeds", title_justify="left")
-    for col in ("strategy", "winner acc (mean ± sd)", "oracle", "gap", "exhaustive (proxy ceiling)", "per seed",
-                "wall s (mean)"):
-        table.add_column(col)
-    for r in results:
-        ceiling = "n/a" if r["proxy_ceiling_acc"] is None else f"{r['proxy_ceiling_acc']:.2f}"
-        seeds = " ".join(f"{a:.2f}" for a in r["winner_accs"]) if len(r["winner_accs"]) <= 10 else "(see --json)"
-        table.add_row(r["strategy"], f"{r['mean_winner_acc']:.2f} ± {r['stdev_winner_acc']:.2f}",
-                      f"{r['oracle_acc']:.2f}", f"{r['gap']:.2f}", ceiling, seeds, f"{r['mean_wall_s']:.1f}")
-    Console(width=160).print(table)
+    print_report(report)
     return 0
+
+
+def print_report(report: dict[str, Any]) -> None:
+    console = Console(width=200)
+    first = report["results"][0]["budgets"]
+    grid = Table(title=f"NB201 regret (oracle − winner, {report['accuracy_column']}), {report['evaluations']} evaluations, "
+                       f"seeds {report['seeds'][0]}..{report['seeds'][-1]}: mean ± sd [exhaustive ceiling]",
+                 title_justify="left")
+    grid.add_column("strategy")
+    for b in first:
+        grid.add_column(f"{b['column'].split('_')[0]} q{b['quantile']:g}\n≤{b['latency_ms']:.2f} ms, oracle {b['oracle_acc']:.2f}")
+    grid.add_column("grid mean [exhaustive]")
+    grid.add_column("all feasible")
+    grid.add_column("s/run")
+    for r in report["results"]:
+        cells = []
+        for b in r["budgets"]:
+            ceiling = "" if b["exhaustive_regret"] is None else f" [{b['exhaustive_regret']:.2f}]"
+            cells.append(f"{b['mean_regret']:.2f} ± {b['sd_regret']:.2f}{ceiling}")
+        ceiling = r["grid_mean_exhaustive_regret"]
+        grid.add_row(r["strategy"], *cells,
+                     f"{r['grid_mean_regret']:.3f}" + ("" if ceiling is None else f" [{ceiling:.3f}]"),
+                     "yes" if r["all_winners_feasible"] else "NO", f"{r['mean_wall_s']:.1f}")
+    console.print(grid)
 
 
 if __name__ == "__main__":

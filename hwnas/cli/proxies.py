@@ -23,7 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
@@ -165,8 +165,7 @@ def score(
 ) -> None:
     """Score architectures with training-free proxies into a CSV (one row per arch, seconds per proxy).
 
-    Proxies: params, flops, synflow, logsynflow, naswot, es, sed, revisit, revisit_angle, grad_norm, snip,
-    jacob_cov, zico. Higher is better for every one.
+    Proxies: {proxies}. Higher is better for every one.
     """
     if out is None:
         raise UsageError("--out is required (the CSV to write, e.g. --out scores.csv)")
@@ -312,7 +311,8 @@ def bench_proxies(
         "archs": len(archs), "sample": sample, "seed": seed, "batch_size": batch_size, "resolution": resolution,
         "min_group": min_group, "threads": threads, "scores_csv": str(run.path), "scored_now": run.scored, "reused": run.reused,
         "proxies": [
-            {**{k: _json_float(v) for k, v in vars(j).items()}, "plot": plots[j.name],
+            {**{k: _json_float(v) for k, v in vars(j).items()}, "top1_regret": _json_float(j.top1_regret),
+             "top10_regret": _json_float(j.top10_regret), "plot": plots[j.name],
              "fusion_of": j.name.split("+") if "+" in j.name else None}
             for j in judgements
         ],
@@ -321,12 +321,17 @@ def bench_proxies(
     if json_out:
         emit_json(report)
         return
-    table = Table("proxy", "Spearman", "Kendall", f"within #Params (groups >= {min_group})", "s/arch",
+    table = Table(Column("proxy", no_wrap=True), "Spearman", "Kendall", f"within #Params (groups >= {min_group})", "top-1 (regret)",
+                  "top-10 mean (regret)", "s/arch",
                   title=f"{len(archs)} {space} archs vs {accuracy_column} -> {out / 'report.json'}", title_justify="left")
     for j in judgements:
         within = "n.a." if j.within_params_spearman is None else f"{j.within_params_spearman:.3f} ({j.groups})"
-        table.add_row(j.name, f"{j.spearman:.3f}", f"{j.kendall:.3f}", within, f"{j.seconds_per_arch:.4f}")
+        table.add_row(j.name, f"{j.spearman:.3f}", f"{j.kendall:.3f}", within, f"{j.top1_acc:.2f} ({j.top1_regret:.2f})",
+                      f"{j.top10_mean_acc:.2f} ({j.top10_regret:.2f})", f"{j.seconds_per_arch:.4f}")
     stdout.print(table)
+
+
+score.__doc__ = (score.__doc__ or "").format(proxies=", ".join(proxy_names()))  # the registry, never stale
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,9 @@ from rich.table import Table
 from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.errors import UsageError
-from hwnas.search import Constraints, SearchConfig, run_search
+from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
+from hwnas.search.engine import MAX_EVALUATIONS
+from hwnas.search.strategies import DEFAULT_STRATEGY
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
 
@@ -25,19 +27,21 @@ def search(
     latency_column: Annotated[str | None, typer.Option("--latency-column", help="Latency column of a whole-arch CSV, e.g. pixel3_latency_ms.")] = None,
     params_m: Annotated[float | None, typer.Option("--params-m", help="Upper bound on #Params (millions).")] = None,
     flops_m: Annotated[float | None, typer.Option("--flops-m", help="Upper bound on FLOPs (millions).")] = None,
-    topology_proxy: Annotated[str, typer.Option("--topology-proxy", help="Fitness of topology phases.")] = "es",
-    size_proxy: Annotated[str, typer.Option("--size-proxy", help="Fitness of size phases.")] = "logsynflow",
-    proxy: Annotated[str | None, typer.Option("--proxy", help="Single-proxy search with this proxy (no cycling).")] = None,
-    strategy: Annotated[str | None, typer.Option("--strategy", help="cyclic (default), single (with --proxy) or random (with --proxy).")] = None,
-    cycles: Annotated[int, typer.Option("--cycles", help="Topology+size cycles.")] = 3,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="Search strategy: cyclic (default), single, random or freerea (see `hwnas strategies`).")] = None,
+    topology_proxy: Annotated[str | None, typer.Option("--topology-proxy", help="cyclic: fitness of topology phases (default es).")] = None,
+    size_proxy: Annotated[str | None, typer.Option("--size-proxy", help="cyclic: fitness of size phases (default logsynflow).")] = None,
+    topology_weight: Annotated[float | None, typer.Option("--topology-weight", help="cyclic: weight of the topology proxy in the winner's log-rank fusion.")] = None,
+    skip_weight: Annotated[float | None, typer.Option("--skip-weight", help="cyclic: weight of the skip-length prior in the winner rule (cell spaces).")] = None,
+    proxy: Annotated[str | None, typer.Option("--proxy", help="single / random: the one proxy (--proxy alone means --strategy single).")] = None,
+    cycles: Annotated[int | None, typer.Option("--cycles", help="cyclic: topology+size cycles (default 3).")] = None,
     evaluations: Annotated[int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")] = None,
     budget_s: Annotated[float | None, typer.Option("--budget-s", help="Stop after this many seconds of search.")] = None,
-    population: Annotated[int, typer.Option("--population", help="Ageing-evolution population size.")] = 25,
-    tournament: Annotated[int, typer.Option("--tournament", help="Tournament size.")] = 5,
+    population: Annotated[int | None, typer.Option("--population", help="Ageing-evolution population size (default: the strategy's).")] = None,
+    tournament: Annotated[int | None, typer.Option("--tournament", help="Tournament size (default: the strategy's).")] = None,
     seed: SeedOpt = 0,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")] = 1,
     resolution: ResolutionOpt = None,
-    proxy_resolution: Annotated[int | None, typer.Option("--proxy-resolution", help="Input resolution the proxies score at (hybrid default 64).")] = None,
+    proxy_resolution: Annotated[int | None, typer.Option("--proxy-resolution", help="Input resolution the proxies score at (default: the space's, see `hwnas spaces`).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted search in --out.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -48,16 +52,14 @@ def search(
         raise UsageError("give exactly one of --device NAME or --latency-table FILE")
     if evaluations is not None and budget_s is not None:
         raise UsageError("give --evaluations or --budget-s, not both")
-    chosen = strategy or ("single" if proxy else "cyclic")
+    chosen = build_strategy(strategy, proxy=proxy, topology_proxy=topology_proxy, size_proxy=size_proxy,
+                            topology_weight=topology_weight, skip_weight=skip_weight, cycles=cycles, population=population,
+                            tournament=tournament)
     search_space = get_space(space)
-    if proxy_resolution is None and search_space.default_resolution > 64:
-        proxy_resolution = 64
     config = SearchConfig(
         space=space, constraints=Constraints(latency_ms, params_m, flops_m), strategy=chosen,
-        topology_proxy=topology_proxy, size_proxy=size_proxy, proxy=proxy, cycles=cycles,
-        evaluations=evaluations if evaluations is not None else (10**9 if budget_s else 500),
-        population=population, tournament=tournament, seed=seed, resolution=resolution,
-        proxy_resolution=proxy_resolution,
+        evaluations=evaluations if evaluations is not None else (MAX_EVALUATIONS if budget_s else 500),
+        seed=seed, resolution=resolution, proxy_resolution=proxy_resolution,
     )
     _check_proxies(config)
     source = load_latency_source(space=search_space, device=device, table=latency_table, latency_column=latency_column,
@@ -78,6 +80,14 @@ def search(
         emit_json(result)
         return
     _print_summary(result)
+
+
+def build_strategy(name: str | None, **options: object) -> Strategy:
+    """The strategy object from the command line: options left out keep the strategy's defaults;
+    an option the strategy does not take is a usage error naming it."""
+    chosen = name or ("single" if options.get("proxy") else DEFAULT_STRATEGY)
+    given = {k: v for k, v in options.items() if v is not None}
+    return make_strategy(chosen, **given)
 
 
 def _check_proxies(config: SearchConfig) -> None:
@@ -105,5 +115,32 @@ def _print_summary(result: dict) -> None:
     stdout.print(table)
 
 
+def strategies(space: SpaceOpt = DEFAULT_SPACE, json_out: JsonOpt = False) -> None:
+    """List the search strategies: their defaults, scored proxies, phases and winner rule on SPACE."""
+    from hwnas.search.strategies import STRATEGIES
+
+    search_space = get_space(space)
+    data = []
+    for name in STRATEGIES.names():
+        strategy = make_strategy(name)
+        phases = strategy.phases(search_space, 500)
+        data.append({"name": name, "description": (type(strategy).__doc__ or "").strip().splitlines()[0],
+                     "defaults": strategy.to_json(), "proxies": list(strategy.proxies),
+                     "phases": [f"{p.name} ({p.operator}, {p.fitness.describe()})" for p in phases],
+                     "selection": strategy.selection(search_space)})
+    if json_out:
+        emit_json({"space": space, "strategies": data})
+        return
+    table = Table("strategy", "what", "phases (500 evaluations)", "winner", title=f"strategies on {space}",
+                  title_justify="left", show_lines=True)
+    for entry in data:
+        phases = entry["phases"]
+        shown = phases if len(phases) <= 2 else [*phases[:2], f"... {len(phases)} phases"]
+        table.add_row(entry["name"] + (" (default)" if entry["name"] == DEFAULT_STRATEGY else ""),
+                      entry["description"], "\n".join(shown), entry["selection"])
+    stdout.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("search")(search)
+    app.command("strategies")(strategies)

@@ -25,6 +25,7 @@ def spaces(json_out: JsonOpt = False) -> None:
             "description": space.description,
             "default_resolution": space.default_resolution,
             "default_num_classes": space.default_num_classes,
+            "proxy_resolution": space.proxy_resolution,
             "topology_genes": dict(topology.genes),
             "size_genes": dict(size.genes),
         })

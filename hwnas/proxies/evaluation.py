@@ -3,7 +3,10 @@
 Overall Spearman and Kendall rank correlations with accuracy, plus the mean
 Spearman *within* groups of architectures with identical #Params (groups of at
 least ``min_group`` architectures): a proxy that only re-counts parameters
-scores about 0 there. Rank fusion ``a+b`` scores an architecture by the sum of
+scores about 0 there. A search returns one network, so the top of the ranking is
+judged too: the accuracy of the proxy's top-1 and the mean of its top-10, and
+their regret to the best judged architecture (ties at the top are broken by the
+first architecture listed, as a search's winner rule does). Rank fusion ``a+b`` scores an architecture by the sum of
 its ranks under ``a`` and ``b`` (average ranks for ties), the usual way to
 combine proxies of different scales.
 """
@@ -34,6 +37,18 @@ class ProxyJudgement:
     groups: int
     seconds_per_arch: float
     archs: int
+    top1_acc: float = float("nan")
+    top10_mean_acc: float = float("nan")
+    best_acc: float = float("nan")
+
+    @property
+    def top1_regret(self) -> float:
+        """Best accuracy among the judged archs minus that of the proxy's favourite."""
+        return self.best_acc - self.top1_acc
+
+    @property
+    def top10_regret(self) -> float:
+        return self.best_acc - self.top10_mean_acc
 
 
 def parse_entries(requested: Sequence[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -99,6 +114,8 @@ def judge(
         if len(idx) >= min_group and np.ptp(x[idx]) > 0 and np.ptp(accuracy[idx]) > 0:
             within.append(_safe(stats.spearmanr(x[idx], accuracy[idx]).statistic))
     within = [w for w in within if math.isfinite(w)]
+    order = sorted(range(len(x)), key=lambda i: (-x[i], i))
+    accuracy = np.asarray(accuracy, dtype=float)
     return ProxyJudgement(
         name=name,
         spearman=spearman,
@@ -107,4 +124,7 @@ def judge(
         groups=len(within),
         seconds_per_arch=float(np.mean(seconds)) if len(seconds) else float("nan"),
         archs=len(x),
+        top1_acc=float(accuracy[order[0]]),
+        top10_mean_acc=float(np.mean(accuracy[order[:10]])),
+        best_acc=float(accuracy.max()),
     )

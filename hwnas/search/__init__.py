@@ -3,5 +3,16 @@
 from hwnas.search.constraints import Constraints
 from hwnas.search.engine import SearchConfig, SearchEngine, SearchState, plan_phases
 from hwnas.search.runner import run_search
+from hwnas.search.strategies import STRATEGIES, Strategy, make_strategy
 
-__all__ = ["Constraints", "SearchConfig", "SearchEngine", "SearchState", "plan_phases", "run_search"]
+__all__ = [
+           "STRATEGIES",
+           "Constraints",
+           "SearchConfig",
+           "SearchEngine",
+           "SearchState",
+           "Strategy",
+           "make_strategy",
+           "plan_phases",
+           "run_search",
+]

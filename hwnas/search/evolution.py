@@ -1,52 +1,47 @@
 """Regularised (ageing) evolution, the core each search phase runs (Real et al. 2019; FreeREA).
 
-An ask/tell population: ``parent()`` runs a tournament among a random subset of
-the living members and returns the fittest; ``tell()`` adds a member and removes
-the oldest once the population is full. The population holds encodings and
-fitness only, so it serialises to JSON for checkpoints. All randomness comes from
-the ``random.Random`` passed in.
+An ask/tell population of encodings: ``tell()`` adds a member and removes the
+oldest once the population is full; ``parent()`` runs a tournament among a random
+subset of the living members and returns the fittest. Fitness values are passed
+in by the caller for the living members, because a strategy's fitness may be
+relative to the group (rank fusions, max-normalised sums) and so changes as
+members come and go. The population holds encodings only, so it serialises to
+JSON for checkpoints. All randomness comes from the ``random.Random`` passed in.
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Member:
-    arch: str
-    fitness: float
+from collections.abc import Sequence
 
 
 class AgeingPopulation:
-    """A FIFO population with tournament selection."""
+    """A FIFO population of encodings with tournament selection."""
 
-    def __init__(self, size: int, tournament: int, members: list[Member] | None = None) -> None:
+    def __init__(self, size: int, tournament: int, members: Sequence[str] = ()) -> None:
         if size < 1 or tournament < 1:
             raise ValueError("population and tournament sizes must be positive")
         self.size = size
         self.tournament = min(tournament, size)
-        self.members: deque[Member] = deque(members or [], maxlen=size)
+        self.members: deque[str] = deque(members, maxlen=size)
 
     def __len__(self) -> int:
         return len(self.members)
 
-    def tell(self, member: Member) -> None:
-        self.members.append(member)  # deque(maxlen) drops the oldest
+    def tell(self, arch: str) -> None:
+        self.members.append(arch)  # deque(maxlen) drops the oldest
 
-    def parent(self, rng: random.Random) -> Member:
-        contestants = rng.sample(list(self.members), min(self.tournament, len(self.members)))
-        return max(contestants, key=lambda m: m.fitness)
+    def parent(self, rng: random.Random, fitness: Sequence[float]) -> str:
+        """The fittest of a random subset; ``fitness[i]`` belongs to ``members[i]``; first wins ties."""
+        if len(fitness) != len(self.members):
+            raise ValueError("one fitness value per living member is needed")
+        contestants = rng.sample(range(len(self.members)), min(self.tournament, len(self.members)))
+        return self.members[max(contestants, key=lambda i: fitness[i])]
 
-    def best(self) -> Member:
-        return max(self.members, key=lambda m: m.fitness)
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [{"arch": m.arch, "fitness": m.fitness} for m in self.members]
+    def to_json(self) -> list[str]:
+        return list(self.members)
 
     @classmethod
-    def from_json(cls, data: list[dict[str, Any]], size: int, tournament: int) -> AgeingPopulation:
-        return cls(size, tournament, [Member(d["arch"], float(d["fitness"])) for d in data])
+    def from_json(cls, data: Sequence[str], size: int, tournament: int) -> AgeingPopulation:
+        return cls(size, tournament, [str(a) for a in data])

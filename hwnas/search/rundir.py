@@ -19,7 +19,7 @@ from hwnas.errors import UsageError
 from hwnas.io import atomic_path, atomic_write_json, atomic_write_text, read_json
 from hwnas.search.engine import SearchConfig, SearchState
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: strategies as objects, populations of encodings
 
 
 class RunDir:
@@ -66,7 +66,7 @@ def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str |
     return {
         "arch": winner["arch"],
         "space": config.space,
-        "strategy": config.strategy,
+        "strategy": config.strategy.name,
         "selection": selection,
         "predicted_latency_ms": winner["latency_ms"],
         "params_m": winner["params_m"],

@@ -52,7 +52,7 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
         "search_s": round(state.elapsed_s, 3),
         "this_invocation_s": round(time.perf_counter() - started, 3),
         "stop_reason": state.stop_reason,
-        "phases": [p.__dict__ for p in engine.phases],
+        "phases": [p.to_json() for p in engine.phases],
         "workers": workers,
     }
     run_dir.write_history(state)

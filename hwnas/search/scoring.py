@@ -11,7 +11,6 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class ProxyScorer:
     def __enter__(self) -> ProxyScorer:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:

@@ -112,6 +112,7 @@ class HybridSpace(SearchSpace[HybridArch]):
     description = "ESFormer-style CNN-Transformer space (IBN / ConvNeXt / Transformer layers), 224x224, ~0.6-6.5M params"
     default_resolution = 224
     default_num_classes = 1000
+    proxy_resolution = 64  # see docs/proxies.md (fidelity of proxies at reduced resolution)
 
     def gene_groups(self) -> tuple[GeneGroup, GeneGroup]:
         topology = (

@@ -10,13 +10,13 @@ import pytest
 from export_helpers import NB201_ARCH
 
 from hwnas.cli.main import main
-from hwnas.search import Constraints, SearchConfig
+from hwnas.search import Constraints, SearchConfig, make_strategy
 from hwnas.search.rundir import RunDir, best_document
 
 
 def _run_dir(tmp_path: Path) -> Path:
-    config = SearchConfig(space="nb201", constraints=Constraints(10.66, None, None), strategy="single",
-                          proxy="naswot", seed=7)
+    config = SearchConfig(space="nb201", constraints=Constraints(10.66, None, None), seed=7,
+                          strategy=make_strategy("single", proxy="naswot"))
     winner = {"arch": NB201_ARCH, "latency_ms": 9.87, "params_m": 0.83, "flops_m": 235.8, "scores": {"naswot": 1.0}}
     best = best_document(config, winner, device=None, latency_source={"kind": "arch-table", "path": "pixel3.csv"})
     RunDir(tmp_path / "run").write_best(best)

@@ -50,3 +50,15 @@ def test_parse_entries() -> None:
     for bad in (["es+"], ["es+es"]):
         with pytest.raises(UsageError):
             parse_entries(bad)
+
+
+def test_top_of_the_ranking_is_judged_by_regret() -> None:
+    accuracy = np.arange(20, dtype=float)  # arch 19 is the best
+    scores = -np.arange(20, dtype=float)  # the proxy prefers the worst
+    scores[5] = 100.0  # ... except arch 5, its favourite
+    j = judge("p", scores, accuracy, np.ones(20), np.zeros(20))
+    assert j.top1_acc == 5.0 and j.top1_regret == 14.0
+    assert j.top10_mean_acc == np.mean([5, 0, 1, 2, 3, 4, 6, 7, 8, 9])
+    assert j.top10_regret == 19.0 - j.top10_mean_acc
+    perfect = judge("acc", accuracy, accuracy, np.ones(20), np.zeros(20))
+    assert perfect.top1_regret == 0.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hwnas.cli.main import main
-from hwnas.search import Constraints, SearchConfig, plan_phases, run_search
+from hwnas.search import Constraints, SearchConfig, make_strategy, plan_phases, run_search
 from hwnas.spaces import get_space
 
 NB201_DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
@@ -34,30 +34,33 @@ def dev_table(nb201_dev_rows):
 
 
 def test_phases_alternate_and_split_the_budget() -> None:
-    config = SearchConfig(space="hybrid", constraints=Constraints(5.0), cycles=2, evaluations=101)
+    config = SearchConfig(space="hybrid", constraints=Constraints(5.0), strategy=make_strategy("cyclic", cycles=2),
+                          evaluations=101)
     phases = plan_phases(config, get_space("hybrid"))
     assert [p.name for p in phases] == ["topology", "size", "topology", "size"]
-    assert [p.proxy for p in phases] == ["es", "logsynflow"] * 2
+    assert [p.fitness.proxies for p in phases] == [("es",), ("logsynflow",)] * 2
+    assert [p.operator for p in phases] == ["topology", "size"] * 2
     assert sum(p.budget for p in phases) == 101
-    single = plan_phases(SearchConfig(space="nb201", constraints=Constraints(), strategy="single", proxy="sed"),
+    nb201 = plan_phases(SearchConfig(space="nb201", constraints=Constraints()), get_space("nb201"))
+    assert {p.operator for p in nb201} == {"topology"}  # no size genes: both phases evolve the cell
+    single = plan_phases(SearchConfig(space="nb201", constraints=Constraints(), strategy=make_strategy("single", proxy="sed")),
                          get_space("nb201"))
     assert len(single) == 1 and single[0].operator == "any"
 
 
-def test_cyclic_winner_without_size_genes_filters_by_topology_then_size() -> None:
-    from hwnas.search.engine import pick_from_history
-
-    records = [{"arch": name, "scores": {"es": es, "logsynflow": ls}}
-               for name, es, ls in [("a", 1.0, 99.0), ("b", 5.0, 10.0), ("c", 4.0, 20.0), ("d", 3.0, 15.0)]]
-    cyclic = SearchConfig(space="nb201", constraints=Constraints())
-    assert pick_from_history(records, cyclic) == "c"  # "a" has the most logsynflow but ES in the lower half
-    single = SearchConfig(space="nb201", constraints=Constraints(), strategy="single", proxy="logsynflow")
-    assert pick_from_history(records, single) == "a"
+def test_cyclic_winner_must_rank_high_on_both_proxies() -> None:
+    scores = [{"es": es, "logsynflow": ls, "skip_length": 1.0}
+              for es, ls in [(1.0, 1e3), (5.0, 10.0), (4.0, 9e2), (3.0, 10.0)]]
+    fused = make_strategy("cyclic").winner_fitness(get_space("nb201"))
+    assert fused.proxies == ("es", "logsynflow", "skip_length")
+    assert fused.best(scores) == 2  # 0 has the most logsynflow but the least ES; 1 the most ES but little size
+    assert make_strategy("single", proxy="logsynflow").winner_fitness(get_space("nb201")).best(scores) == 0
 
 
 def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> None:
     config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=8.0, params_m=0.5),
-                          topology_proxy="sed", size_proxy="params", evaluations=40, seed=3)
+                          strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"),
+                          evaluations=40, seed=3)
     result = run_search(config, dev_table, tmp_path / "run")
     history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert len(history) == result["run"]["evaluations"] >= 30
@@ -75,8 +78,8 @@ def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> 
 
 def test_same_seed_same_result_and_workers_do_not_matter(tmp_path, dev_table) -> None:
     def best(out: str, seed: int, workers: int = 1) -> str:
-        config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=10.66), topology_proxy="sed",
-                              size_proxy="params", evaluations=24, seed=seed)
+        config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=10.66), evaluations=24, seed=seed,
+                              strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"))
         run_search(config, dev_table, tmp_path / out, workers=workers)
         return (tmp_path / out / "best.json").read_text() + (tmp_path / out / "history.jsonl").read_text()
 
