@@ -71,7 +71,8 @@ def main() -> int:
     rows = {r["arch_str"]: r for r in csv.DictReader(args.csv.open())}
     _, table = read_table(args.scores)
     archs = [a for a in rows if a in table]
-    available = {k for k in table[archs[0]] if k != "arch" and not k.startswith("seconds_")}
+    available = {k for k in table[archs[0]] if k != "arch" and not k.startswith("seconds_")
+                 and all(k in table[a] for a in archs)}
     scores = [{k: float(table[a][k]) for k in available} for a in archs]
     for arch, s in zip(archs, scores):
         lengths = space.skip_lengths(space.decode(arch))

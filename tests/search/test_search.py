@@ -43,6 +43,8 @@ def test_phases_alternate_and_split_the_budget() -> None:
     assert sum(p.budget for p in phases) == 101
     nb201 = plan_phases(SearchConfig(space="nb201", constraints=Constraints()), get_space("nb201"))
     assert {p.operator for p in nb201} == {"topology"}  # no size genes: both phases evolve the cell
+    assert [p.name for p in nb201[:2]] == ["topology", "joint"]
+    assert nb201[1].fitness == make_strategy("cyclic").winner_fitness(get_space("nb201"))
     single = plan_phases(SearchConfig(space="nb201", constraints=Constraints(), strategy=make_strategy("single", proxy="sed")),
                          get_space("nb201"))
     assert len(single) == 1 and single[0].operator == "any"
@@ -67,7 +69,7 @@ def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> 
     for h in history:
         assert h["latency_ms"] is not None and h["latency_ms"] <= 8.0
         assert h["params_m"] <= 0.5
-        assert h["phase"] in ("topology", "size") and h["cycle"] in (0, 1, 2)
+        assert h["phase"] in ("topology", "joint") and h["cycle"] in (0, 1, 2)
     best = result["best"]
     assert best["predicted_latency_ms"] <= 8.0 and best["params_m"] <= 0.5
     # only 3,000 of 15,625 archs are in the table: the rest are infeasible and counted apart

@@ -5,7 +5,7 @@ Entropic Score) and *size* (topology fixed, fitness = the size proxy, LogSynflow
 Each phase starts from the incumbent and hands its best member on.
 
 The winner is not the last incumbent but the best of the *whole history* by a
-normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): 0.5·z(ES) + z(log
+normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): z(ES) + z(log
 LogSynflow) + 0.5·z(skip length), each standardised over the evaluated candidates,
 so the topology signal (ES, strong within equal sizes), the size signal
 (LogSynflow) and FreeREA's structural prior (long skips; constant, so silent, on
@@ -13,9 +13,11 @@ spaces without cells) all count. The evidence for the rule and its weights is in
 docs/search.md.
 
 On a space without size genes (nb201) there is nothing for a size phase to hold
-fixed: the cycle becomes alternating phases over the same genes, one ranked by ES
-and one by LogSynflow, which explores both proxies' favourites, and the fused
-winner rule picks among them.
+fixed, so the cycle becomes a *topology* phase ranked by ES and a *joint* phase
+over the same genes ranked by the winner rule itself (group-relative, over the
+living population): the ES phase explores well-wired cells, the joint phase
+pulls the population toward what the winner rule will pick. On the NB201 dev
+grid this beat alternating ES and LogSynflow phases (docs/search.md).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from hwnas.search.strategies.base import Phase, Strategy, has_size_genes, split_
 from hwnas.spaces.base import SearchSpace
 
 #: Weights of the winner rule, chosen on the NB201 dev regret grid (docs/search.md).
-DEFAULT_TOPOLOGY_WEIGHT = 0.5
+DEFAULT_TOPOLOGY_WEIGHT = 1.0
 DEFAULT_SKIP_WEIGHT = 0.5
 
 
@@ -68,11 +70,15 @@ class Cyclic(Strategy):
                           ("skip_length", float(self.skip_weight), "identity")))
 
     def phases(self, space: SearchSpace[Any], evaluations: int) -> list[Phase]:
-        size_operator = "size" if has_size_genes(space) else "topology"
+        topology: Fitness = ProxyFitness(self.topology_proxy)
+        if has_size_genes(space):
+            second = ("size", "size", ProxyFitness(self.size_proxy))
+        else:
+            second = ("joint", "topology", self.winner_rule)
         kinds = []
         for cycle in range(self.cycles):
-            kinds.append(("topology", cycle, "topology", ProxyFitness(self.topology_proxy)))
-            kinds.append(("size", cycle, size_operator, ProxyFitness(self.size_proxy)))
+            kinds.append(("topology", cycle, "topology", topology))
+            kinds.append((second[0], cycle, second[1], second[2]))
         budgets = split_budget(evaluations, len(kinds))
         return [Phase(name, cycle, op, fit, b) for (name, cycle, op, fit), b in zip(kinds, budgets) if b > 0]
 
