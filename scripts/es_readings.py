@@ -56,6 +56,7 @@ READINGS: dict[str, EntropicReading] = {
     "c6": EntropicReading("channel", "block", "batch", "sum", 16, "input"),
     "c7": EntropicReading("channel", "block", "batch", "mean", 1, "input"),
     "c8": EntropicReading("channel", "block", "batch", "mean", 4, "pooled"),
+    "c9": EntropicReading("channel", "block", "batch", "mean", 1, "input", "nondegenerate"),
 }
 
 

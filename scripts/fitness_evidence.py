@@ -49,6 +49,11 @@ def candidate_rules(available: set[str]) -> dict[str, Callable[[Sequence[dict[st
     }
     if "naswot" in available:
         rules["FreeREA: max-norm naswot + logsynflow + skip_length"] = MaxNormalisedSum(("naswot", "logsynflow", "skip_length"))
+    if {"meco", "az_nas"} <= available:
+        for second in ("meco", "az_nas"):
+            rules[f"z: es + {second} + log logsynflow + 0.5·skip"] = ZScoreSum(
+                (("es", 1.0, "identity"), (second, 1.0, "identity"), ("logsynflow", 1.0, "signed_log"),
+                 ("skip_length", 0.5, "identity")))
     for topo in ("es", "meco", "az_nas"):
         if topo not in available:
             continue

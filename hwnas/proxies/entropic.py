@@ -10,11 +10,19 @@ correlation as ``es`` (:data:`ES_READING`); readings within 0.005 of the best
 count as tied and the cheapest of them wins, since the search scores thousands.
 
 ``es`` = Σ over the block outputs of the network of the mean, per channel, of
-½·log det(2πe·(R + 10⁻³·I)), R the channel correlation of the feature map over its
-positions, for one Gaussian-noise input, batch norm on batch statistics. Measured
-on those 600 archs: within-#Params Spearman 0.729, overall 0.823 (the best reading,
-per-input at batch 4, 0.730 / 0.822 at twice the cost); the per-element readings
-(a) and (b) stay below 0.15 within groups.
+½·(log 2πe + mean_{i≤k} log(λ_i·k/C + 10⁻³)), λ_1 ≥ … the eigenvalues of R, the
+channel correlation of the feature map over its positions, and k = min(C, positions
+− 1) the number of them that can be non-zero; one Gaussian-noise input, batch norm
+on batch statistics. Where a map has more positions than channels this is
+½·log det(2πe·(R + 10⁻³·I)) / C, the reading chosen on 600 NB201 dev archs
+(within-#Params Spearman 0.729, overall 0.823; the per-element readings (a) and
+(b) stay below 0.15 within groups). Counting only the k possible eigenvalues
+(``spectrum="nondegenerate"``) keeps deep hybrid maps, which have fewer positions
+than channels at any resolution (7×7 = 49 positions for up to 320 channels at
+224), from adding ½·log 10⁻³ per missing eigenvalue, a term that measured channels
+beyond positions, i.e. size, not topology: on 60 hybrid archs ES at resolution 64
+then ranked like ES at 224 with Spearman −0.28, and now 0.94; on all 3,000 NB201
+dev archs the two readings agree at Spearman 0.99999 (docs/proxies.md).
 
 Readings differ in
 
@@ -29,10 +37,10 @@ Readings differ in
   estimated over the map's positions (per input, or over the whole batch with
   ``samples="pooled"``); log det R ≤ 0 measures how redundant the channels are,
   the multivariate term of the Gaussian entropy. Needs ``hook="block"`` (NCHW maps).
-  A map with fewer positions than channels (deep hybrid stages at low resolution)
-  has at most positions − 1 non-zero eigenvalues; each missing one counts
-  ½·log(10⁻³), a constant for a given size, so such maps still rank topologies at
-  equal size, the job the cyclic search gives ES (LogSynflow judges size);
+  A map with fewer positions than channels has at most positions − 1 non-zero
+  eigenvalues: ``spectrum`` says whether the missing ones count (``full``, each as
+  ½·log(10⁻³)) or only the possible ones do, rescaled to average 1
+  (``nondegenerate``, the registered reading);
 - ``hook``: which activations count — ``post`` (outputs of every activation
   module: ReLU in NB201; ReLU6 and GELU in the hybrid space), ``pre`` (their
   inputs) or ``block`` (the output of every block of the network's top-level
@@ -72,6 +80,7 @@ class EntropicReading:
     aggregate: str = "mean"  # mean | sum
     batch_size: int = 1
     samples: str = "input"  # channel entropy: input (per input, over positions) | pooled (over batch and positions)
+    spectrum: str = "full"  # channel entropy: full (log det over all channels) | nondegenerate (see below)
 
     def __post_init__(self) -> None:
         for field, value, allowed in (
@@ -80,6 +89,7 @@ class EntropicReading:
             ("norm", self.norm, ("eval", "batch")),
             ("aggregate", self.aggregate, ("mean", "sum")),
             ("samples", self.samples, ("input", "pooled")),
+            ("spectrum", self.spectrum, ("full", "nondegenerate")),
         ):
             if value not in allowed:
                 raise ValueError(f"EntropicReading.{field} must be one of {allowed}, got {value!r}")
@@ -90,12 +100,13 @@ class EntropicReading:
 
     @property
     def label(self) -> str:
-        extra = f"/{self.samples}" if self.entropy == "channel" else ""
+        extra = f"/{self.samples}" + ("/nondegenerate" if self.spectrum == "nondegenerate" else "") \
+            if self.entropy == "channel" else ""
         return f"{self.entropy}/{self.hook}/{self.norm}/{self.aggregate}{extra}/B{self.batch_size}"
 
 
 #: The reading registered as ``es`` (chosen on the dev data; docs/proxies.md has the evidence).
-ES_READING = EntropicReading()
+ES_READING = EntropicReading(spectrum="nondegenerate")
 RIDGE = 1e-3  # added to the correlation matrix's diagonal: a dead channel counts ½·log(1e-3)
 
 
@@ -110,9 +121,18 @@ def element_entropy(t: torch.Tensor, entropy: str) -> torch.Tensor:
     return -(torch.xlogy(p, p) + torch.xlogy(q, q))
 
 
-def channel_entropy(t: torch.Tensor, *, pooled: bool) -> tuple[float, int]:
-    """(Σ over the maps of ½·log det(2πe·(R + ridge·I)), channels): the Gaussian entropy of
-    a spatial element's standardised channel vector, averaged over inputs unless ``pooled``."""
+def channel_entropy(t: torch.Tensor, *, pooled: bool, spectrum: str = "full") -> tuple[float, int]:
+    """(½·log det(2πe·(R + ridge·I)), channels): the Gaussian entropy of a spatial element's
+    standardised channel vector, averaged over inputs unless ``pooled``.
+
+    ``spectrum="nondegenerate"``: a map of n positions has at most k = min(C, n − 1)
+    non-zero correlation eigenvalues. Only those k count, rescaled by k/C so that they
+    average 1 as a full-rank correlation's do, and the result is scaled back to C
+    channels: ½·C·(log 2πe + mean_{i≤k} log(λ_i·k/C + ridge)). Where n − 1 ≥ C this
+    is the full reading exactly; where positions are fewer than channels it no longer
+    adds ½·log(ridge) per missing eigenvalue, a term that counted channels beyond
+    positions (a size) instead of how redundant the channels are (a topology).
+    """
     b, c = t.shape[0], t.shape[1]
     x = t.reshape(b, c, -1)
     if pooled:
@@ -123,6 +143,13 @@ def channel_entropy(t: torch.Tensor, *, pooled: bool) -> tuple[float, int]:
     alive = std > 1e-12 * std.amax(dim=1, keepdim=True).clamp_min(1e-30)
     inv = torch.where(alive, 1.0 / std.clamp_min(1e-300), torch.zeros_like(std))
     corr = cov * inv[:, :, None] * inv[:, None, :]
+    k = min(c, x.shape[2] - 1)
+    if spectrum == "nondegenerate" and k < c:
+        if k < 1:
+            raise UsageError("es needs at least 2 positions per feature map: use a larger --resolution")
+        eigenvalues = torch.linalg.eigvalsh(corr).flip(-1)[:, :k].clamp_min(0)
+        logdet = (torch.log(eigenvalues * (k / c) + RIDGE).mean(dim=1) * c).mean()
+        return 0.5 * (c * LOG_2PIE + float(logdet)), c
     corr = corr + torch.diag_embed(RIDGE + torch.zeros_like(std))
     logdet = torch.linalg.slogdet(corr).logabsdet.mean()
     return 0.5 * (c * LOG_2PIE + float(logdet)), c
@@ -144,7 +171,7 @@ def entropic_score(model: nn.Module, inputs: torch.Tensor, reading: EntropicRead
         nonlocal total
         t = args[0] if reading.hook == "pre" else output
         if reading.entropy == "channel":
-            h, channels = channel_entropy(t, pooled=reading.samples == "pooled")
+            h, channels = channel_entropy(t, pooled=reading.samples == "pooled", spectrum=reading.spectrum)
             total += h / channels if reading.aggregate == "mean" else h
             return
         e = element_entropy(t, reading.entropy)

@@ -112,7 +112,8 @@ class HybridSpace(SearchSpace[HybridArch]):
     description = "ESFormer-style CNN-Transformer space (IBN / ConvNeXt / Transformer layers), 224x224, ~0.6-6.5M params"
     default_resolution = 224
     default_num_classes = 1000
-    proxy_resolution = 64  # see docs/proxies.md (fidelity of proxies at reduced resolution)
+    # proxy_resolution stays None (score at 224, as deployed): no reduced resolution ranks like 224 at
+    # >= 0.9 for both search proxies (LogSynflow among topology mutants: 0.73); scripts/proxy_fidelity.py
 
     def gene_groups(self) -> tuple[GeneGroup, GeneGroup]:
         topology = (
