@@ -28,6 +28,7 @@ app = typer.Typer(
 app.command("spaces")(spaces_cmds.spaces)
 app.command("sample")(spaces_cmds.sample)
 app.command("info")(spaces_cmds.info)
+app.command("references")(spaces_cmds.references)
 
 
 def _register_optional_groups() -> None:

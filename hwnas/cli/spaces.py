@@ -1,4 +1,4 @@
-"""`hwnas spaces`, `hwnas sample`, `hwnas info`: look at the search spaces."""
+"""`hwnas spaces`, `hwnas sample`, `hwnas info`, `hwnas references`: look at the search spaces."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt, SeedOpt, Sp
 from hwnas.cli.output import emit_json, stdout
 from hwnas.errors import UsageError
 from hwnas.spaces import DEFAULT_SPACE, get_space, space_names
+from hwnas.spaces.references import REFERENCES
 from hwnas.spaces.summary import describe_arch
 
 
@@ -63,7 +64,8 @@ def sample(
 
 
 def info(
-    arch: Annotated[str, typer.Argument(help="Architecture encoding (quote it in the shell).")],
+    arch: Annotated[str, typer.Argument(
+        help="Architecture encoding (quote it in the shell), or a reference model's name (see `hwnas references`).")],
     space: SpaceOpt = DEFAULT_SPACE,
     resolution: ResolutionOpt = None,
     num_classes: NumClassesOpt = None,
@@ -74,9 +76,41 @@ def info(
     if json_out:
         emit_json(summary)
         return
+    ref = summary.get("reference")
+    if ref is not None:
+        stdout.print(f"[bold]{ref['name']}[/bold]: published ImageNet top-1 {ref['published_top1']:.1f}%, "
+                     f"#Params {ref['published_params_m']:.1f} M; approximated: {ref['note']}", soft_wrap=True)
     stdout.print(f"[bold]{summary['arch']}[/bold]  ({summary['space']}, input {'x'.join(map(str, summary['input_shape']))})")
     stdout.print(f"#Params {summary['params_m']:.4f} M   FLOPs {summary['flops_m']:.2f} M")
     table = Table("#", "kind", "input", "key")
     for i, block in enumerate(summary["blocks"]):
         table.add_row(str(i), block["kind"], "x".join(map(str, block["input_shape"])), block["key"])
     stdout.print(table)
+
+
+def references(json_out: JsonOpt = False) -> None:
+    """List the reference models (EdgeNeXt, MobileViT) written in the hybrid grammar.
+
+    Each has its published ImageNet top-1 and #Params and the #Params of its encoding;
+    pass the name wherever `hwnas info` takes an encoding.
+    """
+    data = []
+    for ref in REFERENCES.values():
+        summary = describe_arch(get_space(ref.space), ref.encoding)
+        data.append({**ref.to_json(), "params_m": summary["params_m"], "flops_m": summary["flops_m"],
+                     "params_error": summary["params_m"] / ref.published_params_m - 1.0})
+    if json_out:
+        emit_json(data)
+        return
+    table = Table(title="Reference models in the hybrid grammar (published figures: REFERENCE §5, ImageNet)",
+                  title_justify="left")
+    table.add_column("name")
+    for column in ("published top-1 %", "published #Params M", "encoding #Params M", "diff"):
+        table.add_column(column, justify="right")
+    for entry in data:
+        table.add_row(entry["name"], f"{entry['published_top1']:.1f}", f"{entry['published_params_m']:.1f}",
+                      f"{entry['params_m']:.3f}", f"{entry['params_error']:+.1%}")
+    stdout.print(table)
+    for entry in data:
+        stdout.print(f"[bold]{entry['name']}[/bold]  {entry['encoding']}", soft_wrap=True)
+        stdout.print(f"  approximated: {entry['note']}", soft_wrap=True)
