@@ -179,7 +179,9 @@ class SearchEngine:
             st.incumbent = self._random_feasible(rng)
         population = self._population()
         wanted = min(self.config.batch, max(1, phase.budget - st.phase_evaluations))
-        children = [self._feasible_child(phase, population, rng, slot) for slot in range(wanted)]
+        # the population is fixed while a step breeds, so its fitness is computed once per step
+        fitness = phase.fitness.values(self.scorer.score_many(population.members))
+        children = [self._feasible_child(phase, population, fitness, rng, slot) for slot in range(wanted)]
         children = [c for c in children if c is not None]
         st.save_rng(rng)
         fresh = {t for t in children if t not in st.scores}
@@ -248,11 +250,8 @@ class SearchEngine:
             return self.space.mutate_size(arch, rng)
         return self.space.mutate_topology(arch, rng)
 
-    def _parent(self, population: AgeingPopulation, phase: Phase, rng: random.Random) -> str:
-        group = self.scorer.score_many(population.members)
-        return population.parent(rng, phase.fitness.values(group))
-
-    def _feasible_child(self, phase: Phase, population: AgeingPopulation, rng: random.Random, slot: int) -> str | None:
+    def _feasible_child(self, phase: Phase, population: AgeingPopulation, fitness: list[float],
+                        rng: random.Random, slot: int) -> str | None:
         """A feasible child, preferring one not evaluated yet.
 
         Mutations go one hop from the parent at first and further as tries fail, so a
@@ -272,9 +271,9 @@ class SearchEngine:
                 arch = self.space.decode(str(st.incumbent))
                 hops = rng.randint(1, 3)
             else:
-                arch = self.space.decode(self._parent(population, phase, rng))
+                arch = self.space.decode(population.parent(rng, fitness))
                 if phase.operator == "crossover":
-                    other = self.space.decode(self._parent(population, phase, rng))
+                    other = self.space.decode(population.parent(rng, fitness))
                     arch = self.space.crossover(arch, other, rng)
                 hops = 1 + attempt // 20
             for _ in range(hops):
