@@ -248,6 +248,7 @@ def bench_proxies(
     resolution: ResolutionOpt = None,
     data: DataOpt = None,
     arch_column: Annotated[str, typer.Option("--arch-column", help="Architecture column of the ground truth.")] = "arch_str",
+    references: Annotated[bool, typer.Option("--references", help="Judge against the space's reference models and their published top-1 (`hwnas references`) instead of --ground-truth.")] = False,
     min_group: Annotated[int, typer.Option("--min-group", help="Smallest equal-#Params group that counts.")] = MIN_GROUP,
     threads: ThreadsOpt = 1,
     json_out: JsonOpt = False,
@@ -257,10 +258,13 @@ def bench_proxies(
     Entries joined by '+' (es+logsynflow) are rank fusions. Resumable: scores go to OUT/scores.csv and
     are reused by a second run with the same settings.
     """
-    for flag, value in (("--ground-truth", ground_truth), ("--accuracy-column", accuracy_column), ("--out", out)):
+    required = [("--out", out)] if references else [("--ground-truth", ground_truth), ("--accuracy-column", accuracy_column), ("--out", out)]
+    for flag, value in required:
         if value is None:
-            raise UsageError(f"{flag} is required")
-    assert ground_truth is not None and accuracy_column is not None and out is not None
+            raise UsageError(f"{flag} is required" + ("" if references else " (or --references)"))
+    if references and ground_truth is not None:
+        raise UsageError("give --ground-truth or --references, not both")
+    assert out is not None
     _check_positive("--sample", sample)
     _check_positive("--batch-size", batch_size)
     _check_positive("--min-group", min_group)
@@ -272,7 +276,16 @@ def bench_proxies(
     resolve_proxies(bases, has_data=data is not None)
     to_score = bases if "params" in bases else [*bases, "params"]
     search_space = get_space(space)
-    truth = _read_ground_truth(ground_truth, arch_column, accuracy_column)
+    if references:
+        from hwnas.spaces.references import REFERENCES
+
+        truth = [(r.encoding, r.published_top1) for r in REFERENCES.values() if r.space == space]
+        if not truth:
+            raise UsageError(f"the {space} space has no reference models (see `hwnas references`)")
+        accuracy_column = "published_top1"
+    else:
+        assert ground_truth is not None and accuracy_column is not None
+        truth = _read_ground_truth(ground_truth, arch_column, accuracy_column)
     if sample is not None and sample < len(truth):
         picked = sorted(random.Random(seed).sample(range(len(truth)), sample))
         truth = [truth[i] for i in picked]
@@ -307,7 +320,7 @@ def bench_proxies(
         scatter_plot(png, judgement, scores, accuracy, accuracy_column)
         plots[entry] = str(png)
     report = {
-        "space": space, "ground_truth": str(ground_truth), "accuracy_column": accuracy_column,
+        "space": space, "ground_truth": "references" if references else str(ground_truth), "accuracy_column": accuracy_column,
         "archs": len(archs), "sample": sample, "seed": seed, "batch_size": batch_size, "resolution": resolution,
         "min_group": min_group, "threads": threads, "scores_csv": str(run.path), "scored_now": run.scored, "reused": run.reused,
         "proxies": [

@@ -143,3 +143,17 @@ def test_sigterm_checkpoints_the_table_and_resume_finishes_it(tmp_path) -> None:
     report = json.loads(finished.stdout)
     assert report["reused"] >= len(done) and report["scored"] + report["reused"] == len(unique)
     assert [r["arch"] for r in _rows(out)][: len(done)] == [r["arch"] for r in done]
+
+
+def test_bench_proxies_judges_against_the_reference_models(capsys, tmp_path) -> None:
+    out = tmp_path / "refs"
+    code, stdout, err = run(capsys, "bench-proxies", "--space", "hybrid", "--references", "-p", "params,sed",
+                            "--min-group", "2", "--out", out, "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["archs"] == 6 and report["ground_truth"] == "references"
+    params = next(p for p in report["proxies"] if p["name"] == "params")
+    assert params["spearman"] > 0.9  # the encodings were sized like the published models
+    assert params["top1_acc"] == 79.4  # the largest is EdgeNeXt-S
+    code, _, err = run(capsys, "bench-proxies", "--space", "nb201", "--references", "--out", tmp_path / "x")
+    assert code == 2 and "no reference models" in err
