@@ -8,21 +8,32 @@ and counted apart: it is never guessed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from hwnas.counting import count_arch
-from hwnas.errors import LatencyUnknown
+from hwnas.errors import LatencyUnknown, UsageError
 from hwnas.spaces.base import SearchSpace
 
 
 @dataclass(frozen=True)
 class Constraints:
-    """Upper bounds; ``None`` means unconstrained."""
+    """Upper bounds; ``None`` means unconstrained. Each given bound must be a finite number
+    above 0: a NaN bound would compare false against everything and switch the
+    constraint off without a word."""
 
     latency_ms: float | None = None
     params_m: float | None = None
     flops_m: float | None = None
+
+    def __post_init__(self) -> None:
+        for option, value in (("--latency-ms", self.latency_ms), ("--params-m", self.params_m),
+                              ("--flops-m", self.flops_m)):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise UsageError(f"{option} must be a finite number above 0, got {value!r}")
 
     def as_dict(self) -> dict[str, float | None]:
         return asdict(self)
@@ -74,6 +85,8 @@ class FeasibilityChecker:
             latency = float(self.latency_source.predict_ms(self.space, arch, resolution=self.resolution))
         except LatencyUnknown as exc:
             return Verdict(False, None, None, None, f"latency unknown: {exc}")
+        if not math.isfinite(latency) or latency < 0:  # a corrupt table entry must never pass as fast
+            return Verdict(False, None, None, None, f"latency unknown: the table predicts {latency!r} ms")
         if c.latency_ms is not None and latency > c.latency_ms:
             return Verdict(False, latency, None, None, f"latency {latency:.3f} ms > {c.latency_ms} ms")
         params_m = flops_m = None

@@ -143,3 +143,27 @@ def test_device_without_table_says_to_profile(tmp_path, capsys, monkeypatch) -> 
 def test_exactly_one_latency_source(tmp_path, capsys, extra) -> None:
     code = main(["search", "--latency-ms", "5", "--out", str(tmp_path / "o"), *extra])
     assert code == 2 and "exactly one of --device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bound", ["nan", "inf", "-1", "0"])
+def test_a_budget_that_is_not_a_finite_positive_number_is_a_usage_error(tmp_path, capsys, bound, nb201_dev_rows) -> None:
+    args = nb201_args(tmp_path / "run", "-n", "4")
+    args[args.index("--latency-ms") + 1] = bound
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and "--latency-ms must be a finite number above 0" in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_non_finite_or_negative_table_entry_is_never_feasible() -> None:
+    from hwnas.search.constraints import FeasibilityChecker
+
+    class Corrupt:
+        def predict_ms(self, space, arch, resolution=None) -> float:
+            return {0: float("nan"), 1: -3.0}.get(len(space.encode(arch)) % 2, 1.0)
+
+    space = get_space("nb201")
+    checker = FeasibilityChecker(space, Constraints(latency_ms=5.0), Corrupt())
+    for arch in space.sample_many(20, seed=0):
+        verdict = checker.check(arch)
+        assert not verdict.feasible and verdict.latency_unknown
