@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
+from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
 from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
 from hwnas.search.engine import MAX_EVALUATIONS
@@ -20,9 +22,9 @@ from hwnas.spaces import DEFAULT_SPACE, get_space
 
 def search(
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Latency budget in ms (from the table).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory for best.json, history.jsonl, pareto.png.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory for best.json, history.jsonl, pareto.png (default: a new runs/DEVICE-BUDGETms-TIME).")] = None,
     space: SpaceOpt = DEFAULT_SPACE,
-    device: Annotated[str | None, typer.Option("--device", "-d", help="Device name, alias or yaml; its table in latency_tables/.")] = None,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="Device name, alias or yaml; its table in latency_tables/ (default: host-cpu).")] = None,
     latency_table: Annotated[Path | None, typer.Option("--latency-table", help="A latency table file (device JSON, or whole-arch CSV/JSON).")] = None,
     latency_column: Annotated[str | None, typer.Option("--latency-column", help="Latency column of a whole-arch CSV, e.g. pixel3_latency_ms.")] = None,
     params_m: Annotated[float | None, typer.Option("--params-m", help="Upper bound on #Params (millions).")] = None,
@@ -48,8 +50,16 @@ def search(
     """Search SPACE for the best architecture under a latency budget, without training."""
     from hwnas.latency.sources import load_latency_source
 
-    if (device is None) == (latency_table is None):
+    constraints = Constraints(latency_ms, params_m, flops_m)  # validated before anything is named after it
+    if device is not None and latency_table is not None:
         raise UsageError("give exactly one of --device NAME or --latency-table FILE")
+    if device is None and latency_table is None:
+        device = DEFAULT_DEVICE
+        stderr.print(f"no --device or --latency-table: searching for the default device, {device}")
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{device or latency_table.stem}-{latency_ms:g}ms-{stamp}"  # type: ignore[union-attr]
+        stderr.print(f"writing the run to {out}")
     if evaluations is not None and budget_s is not None:
         raise UsageError("give --evaluations or --budget-s, not both")
     chosen = build_strategy(strategy, proxy=proxy, topology_proxy=topology_proxy, size_proxy=size_proxy,
@@ -57,7 +67,7 @@ def search(
                             tournament=tournament)
     search_space = get_space(space)
     config = SearchConfig(
-        space=space, constraints=Constraints(latency_ms, params_m, flops_m), strategy=chosen,
+        space=space, constraints=constraints, strategy=chosen,
         evaluations=evaluations if evaluations is not None else (MAX_EVALUATIONS if budget_s else 500),
         seed=seed, resolution=resolution, proxy_resolution=proxy_resolution,
     )

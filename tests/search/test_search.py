@@ -139,10 +139,20 @@ def test_device_without_table_says_to_profile(tmp_path, capsys, monkeypatch) -> 
     assert code == 1 and "hwnas profile --device raspberry-pi-5" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("extra", [[], ["--device", "host-cpu", "--latency-table", "x.csv"]])
-def test_exactly_one_latency_source(tmp_path, capsys, extra) -> None:
-    code = main(["search", "--latency-ms", "5", "--out", str(tmp_path / "o"), *extra])
+def test_exactly_one_latency_source(tmp_path, capsys) -> None:
+    code = main(["search", "--latency-ms", "5", "--out", str(tmp_path / "o"), "--device", "host-cpu",
+                 "--latency-table", "x.csv"])
     assert code == 2 and "exactly one of --device" in capsys.readouterr().err
+
+
+def test_search_with_only_a_budget_uses_the_default_device_and_a_new_run_folder(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["search", "--latency-ms", "5", "-n", "3"])
+    err = capsys.readouterr().err
+    assert code == 0 and "default device, host-cpu" in err and "runs/host-cpu-5ms-" in err
+    (run,) = (tmp_path / "runs").iterdir()
+    best = json.loads((run / "best.json").read_text())
+    assert best["device"] == "host-cpu" and best["predicted_latency_ms"] <= 5
 
 
 @pytest.mark.parametrize("bound", ["nan", "inf", "-1", "0"])
