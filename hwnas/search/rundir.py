@@ -84,12 +84,16 @@ def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str |
 
 def plot_pareto(history: list[dict[str, Any]], winner_arch: str, proxies: tuple[str, ...],
                 latency_limit_ms: float | None, path: Path) -> None:
-    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner."""
+    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner.
+
+    A proxy constant over the history (skip length on a space without cells) gets no panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    varying = [p for p in proxies if len({h["scores"][p] for h in history}) > 1] or list(proxies[:1])
+    proxies = tuple(varying)
     fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.5), squeeze=False)
     for ax, proxy in zip(axes[0], proxies):
         pts = sorted((h["latency_ms"], h["scores"][proxy], h["arch"]) for h in history)
