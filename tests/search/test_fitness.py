@@ -8,7 +8,13 @@ import math
 import pytest
 
 from hwnas.errors import UsageError
-from hwnas.search.fitness import LogRankFusion, MaxNormalisedSum, ProxyFitness, ZScoreSum, fitness_from_json
+from hwnas.search.fitness import (
+    LogRankFusion,
+    MaxNormalisedSum,
+    ProxyFitness,
+    ZScoreSum,
+    fitness_from_json,
+)
 
 GROUP = [{"a": 1.0, "b": 100.0, "c": 0.0}, {"a": 3.0, "b": 10.0, "c": 0.0}, {"a": 2.0, "b": 1000.0, "c": 0.0}]
 RULES = [
