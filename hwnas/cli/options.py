@@ -6,10 +6,29 @@ from typing import Annotated
 
 import typer
 
+from hwnas.errors import UsageError
+
+#: Input resolutions accepted anywhere a network is built: memory and time grow with the square.
+MIN_RESOLUTION, MAX_RESOLUTION = 8, 1024
+MAX_SEED = 2**63 - 1
+
+
+def check_resolution(value: int | None) -> int | None:
+    if value is not None and not MIN_RESOLUTION <= value <= MAX_RESOLUTION:
+        raise UsageError(f"--resolution must be from {MIN_RESOLUTION} to {MAX_RESOLUTION} pixels, got {value}")
+    return value
+
+
+def _seed(value: int) -> int:
+    if not 0 <= value <= MAX_SEED:
+        raise UsageError(f"--seed must be from 0 to {MAX_SEED}, got {value}")
+    return value
+
 SpaceOpt = Annotated[str, typer.Option("--space", "-s", help="Search space name (see `hwnas spaces`), e.g. hybrid or nb201.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for every random choice; same seed, same result.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for every random choice; same seed, same result.", callback=_seed)]
 ResolutionOpt = Annotated[
-    int | None, typer.Option("--resolution", "-r", help="Input resolution (default: the space's, 224 for hybrid, 32 for nb201).")
+    int | None, typer.Option("--resolution", "-r", help="Input resolution (default: the space's, 224 for hybrid, 32 for nb201).",
+                             callback=check_resolution)
 ]
 NumClassesOpt = Annotated[int | None, typer.Option("--num-classes", help="Classifier outputs (default: the space's).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt
+from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt, check_resolution
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
@@ -43,7 +43,7 @@ def search(
     seed: SeedOpt = 0,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")] = 1,
     resolution: ResolutionOpt = None,
-    proxy_resolution: Annotated[int | None, typer.Option("--proxy-resolution", help="Input resolution the proxies score at (default: the space's, see `hwnas spaces`).")] = None,
+    proxy_resolution: Annotated[int | None, typer.Option("--proxy-resolution", help="Input resolution the proxies score at (default: the space's, see `hwnas spaces`).", callback=check_resolution)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted search in --out.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

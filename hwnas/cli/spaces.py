@@ -15,6 +15,9 @@ from hwnas.spaces.references import REFERENCES
 from hwnas.spaces.summary import describe_arch
 
 
+MAX_SAMPLES = 1_000_000  # -n is held in memory before printing
+
+
 def spaces(json_out: JsonOpt = False) -> None:
     """List the search spaces with their topology and size genes."""
     data = []
@@ -52,8 +55,8 @@ def sample(
     json_out: JsonOpt = False,
 ) -> None:
     """Print N architectures drawn from the space, one encoding per line."""
-    if n < 1:
-        raise UsageError(f"-n must be at least 1, got {n}")
+    if not 1 <= n <= MAX_SAMPLES:
+        raise UsageError(f"-n must be from 1 to {MAX_SAMPLES:,}, got {n}")
     search_space = get_space(space)
     encodings = [search_space.encode(a) for a in search_space.sample_many(n, seed)]
     if json_out:

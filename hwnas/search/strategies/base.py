@@ -72,6 +72,8 @@ class Strategy(ABC):
             value = getattr(self, field_name)
             if not isinstance(value, int) or value < 1:
                 raise UsageError(f"--{field_name} must be a whole number of at least 1, got {value!r}")
+        if self.tournament > self.population:
+            raise UsageError(f"--tournament ({self.tournament}) cannot be larger than --population ({self.population})")
 
     @property
     @abstractmethod

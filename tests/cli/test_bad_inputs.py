@@ -1,0 +1,64 @@
+"""Bad input ends in exactly one `error:` line with the README's exit code, no traceback, no leftovers.
+
+Table-driven: each case is a command line and the exit code and message it must give.
+The run folder a case names must not exist afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hwnas.cli.main import main
+
+DEV = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv")
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+NB201_SEARCH = ["search", "--space", "nb201", "--latency-table", DEV, "--latency-column", "pixel3_latency_ms",
+                "--evaluations", "4", "--out", "{out}"]
+
+
+def _with(args: list[str], **changes: str) -> list[str]:
+    args = list(args)
+    for flag, value in changes.items():
+        flag = "--" + flag.replace("_", "-")
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    return args
+
+
+CASES = [
+    # (id, argv, exit code, message fragment)
+    ("nan budget", _with(NB201_SEARCH, latency_ms="nan"), 2, "--latency-ms must be a finite number above 0"),
+    ("infinite budget", _with(NB201_SEARCH, latency_ms="inf"), 2, "--latency-ms must be a finite number above 0"),
+    ("negative budget", _with(NB201_SEARCH, latency_ms="-3"), 2, "--latency-ms must be a finite number above 0"),
+    ("nan params bound", _with(NB201_SEARCH, latency_ms="10", params_m="nan"), 2, "--params-m must be a finite"),
+    ("zero flops bound", _with(NB201_SEARCH, latency_ms="10", flops_m="0"), 2, "--flops-m must be a finite"),
+    ("tournament above population", _with(NB201_SEARCH, latency_ms="10", tournament="30"), 2,
+     "--tournament (30) cannot be larger than --population (25)"),
+    ("zero evaluations", _with(NB201_SEARCH, latency_ms="10", evaluations="0"), 2, "--evaluations must be a whole number"),
+    ("unknown strategy", _with(NB201_SEARCH, latency_ms="10", strategy="annealing"), 2, "unknown strategy 'annealing'"),
+    ("option of another strategy", _with(NB201_SEARCH, latency_ms="10", strategy="freerea", cycles="2"), 2,
+     "takes no --cycles"),
+    ("proxy resolution 0", _with(NB201_SEARCH, latency_ms="10", proxy_resolution="0"), 2, "--resolution must be from 8"),
+    ("huge resolution", ["info", ARCH, "--space", "nb201", "--resolution", "32000"], 2, "--resolution must be from 8"),
+    ("resolution 0", ["info", ARCH, "--space", "nb201", "--resolution", "0"], 2, "--resolution must be from 8"),
+    ("negative seed", ["sample", "--space", "nb201", "--seed", "-1"], 2, "--seed must be from 0"),
+    ("absurd sample count", ["sample", "--space", "nb201", "-n", "1" + "0" * 21], 2, "-n must be from 1 to 1,000,000"),
+    ("zero sample count", ["sample", "--space", "nb201", "-n", "0"], 2, "-n must be from 1 to 1,000,000"),
+]
+
+
+@pytest.mark.parametrize("argv,code,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_gives_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                        code: int, message: str, nb201_dev_rows) -> None:
+    out = tmp_path / "run"
+    argv = [a.replace("{out}", str(out)) for a in argv]
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert not out.exists(), "a failed command left its run folder behind"
