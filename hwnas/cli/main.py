@@ -61,6 +61,19 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+INTERRUPTED = 130
+#: Commands whose work is checkpointed as it goes, and how to continue after an interrupt.
+RESUMABLE = {"search": "--resume", "score": "--resume", "profile": "--resume", "bench-proxies": ""}
+
+
+def _interrupted(args: list[str]) -> int:
+    command = next((a for a in args if not a.startswith("-")), "")
+    if command in RESUMABLE:
+        how = f"the same command with {RESUMABLE[command]}" if RESUMABLE[command] else "the same command"
+        return _fail(f"interrupted: what was done so far is saved; run {how} to continue", INTERRUPTED)
+    return _fail("interrupted", INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("HWNAS_DEBUG"))
     args = list(sys.argv[1:] if argv is None else argv)
@@ -69,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=args, prog_name="hwnas", standalone_mode=False)
     except typer.Exit as exc:
+        if exc.exit_code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130), silently
+            return _interrupted(args)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        return _fail("interrupted", 130)
+        return _interrupted(args)
     except typer.TyperException as exc:  # click's usage and parameter errors (exit code 2)
         if debug:
             raise
@@ -86,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 1)
     except BrokenPipeError:
         return 0
+    if result == INTERRUPTED:  # typer 0.29 returns Ctrl-C as exit code 130 without a word
+        return _interrupted(args)
     return result if isinstance(result, int) else 0
 
 

@@ -62,3 +62,29 @@ def test_bad_input_gives_one_error_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], captured.err
     assert "Traceback" not in captured.err + captured.out
     assert not out.exists(), "a failed command left its run folder behind"
+
+
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path, nb201_dev_rows) -> None:
+    """A real SIGINT mid-search: exit 130, one line naming --resume, and the resumed run finishes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    argv = [a.replace("{out}", str(out)) for a in _with(NB201_SEARCH, latency_ms="10", evaluations="600",
+                                                        proxy="sed")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "hwnas", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.json").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    last = err.decode().strip().splitlines()[-1]
+    assert proc.returncode == 130 and last.startswith("error: interrupted") and "--resume" in last
+    assert not (out / "best.json").exists()
+    assert main([*argv, "--resume", "--json"]) == 0 and (out / "best.json").exists()
