@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     space = get_space(REFERENCE_SPACE)
     strategy = make_strategy("cyclic")
     names = list(dict.fromkeys((*strategy.proxies, *EXTRA_PROXIES)))
-    resolutions = list(dict.fromkeys((space.proxy_resolution, FULL_RESOLUTION)))
+    proxy_resolution = space.proxy_resolution or space.default_resolution
+    resolutions = list(dict.fromkeys((proxy_resolution, FULL_RESOLUTION)))
     refs = list(REFERENCES.values())
     top1 = [r.published_top1 for r in refs]
 
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.search:
             err.print(f"search for {ref.name}: latency <= {latency:.3f} ms on {args.device}, "
                       f"{args.evaluations} evaluations")
-            anchors[ref.name].update(compare_with_search(space, ref.name, scores[ref.name][space.proxy_resolution],
+            anchors[ref.name].update(compare_with_search(space, ref.name, scores[ref.name][proxy_resolution],
                                                          src, args, latency))
     total_s = time.perf_counter() - total_start
 
