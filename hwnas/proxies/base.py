@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from hwnas.errors import UsageError
 from hwnas.proxies.data import LabelledImages
 from hwnas.spaces.base import SearchSpace
 
@@ -157,6 +158,34 @@ def batch_statistics(model: nn.Module) -> Iterator[None]:
         for m, training, track in saved:
             m.training = training
             m.track_running_stats = track
+
+
+Hook = Callable[[nn.Module, tuple[torch.Tensor, ...], Any], None]
+
+
+def hooked_forward(model: nn.Module, inputs: torch.Tensor, modules: Iterable[nn.Module], record: Hook, *,
+                   proxy: str, statistics: bool = True) -> None:
+    """Run ``model(inputs)`` with ``record`` as a forward hook on ``modules``, then remove the hooks.
+
+    The one forward pass the activation-reading proxies (naswot, swap, meco, es) share:
+    batch norm on the batch's statistics unless ``statistics`` is False, and the
+    error batch norm raises for a single value per channel turned into a usage
+    error that names ``proxy`` and the way out.
+    """
+    handles = [m.register_forward_hook(record) for m in modules]
+    try:
+        with batch_statistics(model) if statistics else contextlib.nullcontext():
+            model(inputs)
+    except ValueError as exc:
+        if "more than 1 value per channel" not in str(exc):
+            raise
+        raise UsageError(
+            f"{proxy} normalises with batch statistics and a feature map here has one element per channel at "
+            f"batch {inputs.shape[0]}: use --batch-size 2 or a larger --resolution"
+        ) from None
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _mix(seed: int, salt: int) -> int:

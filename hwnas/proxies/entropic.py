@@ -64,7 +64,7 @@ from torch import nn
 
 from hwnas.errors import UsageError
 from hwnas.proxies import PROXIES
-from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, batch_statistics
+from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, hooked_forward
 
 LOG_2PIE = math.log(2.0 * math.pi * math.e)
 VAR_FLOOR = 1e-20  # an element that never varies (a dead node) has entropy ½·log(2πe·1e-20)
@@ -177,23 +177,8 @@ def entropic_score(model: nn.Module, inputs: torch.Tensor, reading: EntropicRead
         e = element_entropy(t, reading.entropy)
         total += float(e.sum() if reading.aggregate == "sum" else e.mean())
 
-    handles = [m.register_forward_hook(record) for m in _hook_modules(model, reading.hook)]
-    try:
-        if reading.norm == "batch":
-            with batch_statistics(model):
-                model(inputs)
-        else:
-            model(inputs)
-    except ValueError as exc:
-        if "more than 1 value per channel" not in str(exc):
-            raise
-        raise UsageError(
-            f"es normalises with batch statistics and a feature map here has one element per channel at batch "
-            f"{inputs.shape[0]}: use --batch-size 2 or a larger --resolution"
-        ) from None
-    finally:
-        for handle in handles:
-            handle.remove()
+    hooked_forward(model, inputs, _hook_modules(model, reading.hook), record, proxy="es",
+                   statistics=reading.norm == "batch")
     return total
 
 

@@ -49,9 +49,8 @@ import weakref
 import torch
 from torch import nn
 
-from hwnas.errors import UsageError
 from hwnas.proxies import PROXIES
-from hwnas.proxies.base import Proxy, ProxyContext, batch_statistics
+from hwnas.proxies.base import Proxy, ProxyContext, hooked_forward
 
 #: Modules whose outputs are channels-last (they act on the last axis). Exact types:
 #: a subclass may permute back (``hwnas.layers.blocks.ChannelLayerNorm`` returns NCHW).
@@ -128,20 +127,7 @@ def meco_layer_values(model: nn.Module, inputs: torch.Tensor) -> list[tuple[floa
         index, last = entry
         layers.append((index, output.shape[-1] if last else output.shape[1]))
 
-    handles = [m.register_forward_hook(record) for m in model.modules()]
-    try:
-        with batch_statistics(model):
-            model(inputs)
-    except ValueError as exc:
-        if "more than 1 value per channel" not in str(exc):
-            raise
-        raise UsageError(
-            f"meco normalises with batch statistics and a feature map here has one element per channel at "
-            f"batch {batch}: use --batch-size 2 or a larger --resolution"
-        ) from None
-    finally:
-        for handle in handles:
-            handle.remove()
+    hooked_forward(model, inputs, model.modules(), record, proxy="meco")
     solved = [i for i, m in enumerate(correlations) if m is not None]
     lowest = [0.0] * len(correlations)
     for i, value in zip(solved, min_eigenvalues([correlations[i] for i in solved])):  # type: ignore[misc]

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from hwnas.proxies import PROXIES
-from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, batch_statistics
+from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, hooked_forward
 
 
 @torch.inference_mode()
@@ -35,13 +35,7 @@ def naswot_kernel(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         agree = (signs @ signs.T).double()
         kernel.add_((agree + signs.shape[1]) / 2)
 
-    handles = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, ACTIVATIONS)]
-    try:
-        with batch_statistics(model):
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    hooked_forward(model, inputs, (m for m in model.modules() if isinstance(m, ACTIVATIONS)), record, proxy="naswot")
     return kernel
 
 

@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from hwnas.proxies import PROXIES
-from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, batch_statistics
+from hwnas.proxies.base import ACTIVATIONS, Proxy, ProxyContext, hooked_forward
 
 BITS_PER_KEY = 52  # a float64 holds every integer below 2^53 exactly
 FLOAT32_BITS = 24  # ... and a float32 every integer below 2^24, at half the memory traffic
@@ -85,13 +85,7 @@ def swap_score(model: nn.Module, inputs: torch.Tensor) -> float:
     def record(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         keys.append(_pattern_keys(args[0].reshape(batch, -1) > 0))
 
-    handles = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, ACTIVATIONS)]
-    try:
-        with batch_statistics(model):
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    hooked_forward(model, inputs, (m for m in model.modules() if isinstance(m, ACTIVATIONS)), record, proxy="swap")
     if not keys:
         return 0.0
     return float(count_distinct_patterns(torch.cat(keys), batch))
