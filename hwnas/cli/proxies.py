@@ -37,6 +37,7 @@ from hwnas.proxies.table import (
     ScoreRun,
     ScoreSettings,
     canonical_archs,
+    check_out_path,
     score_table,
     seconds_column,
 )
@@ -126,6 +127,7 @@ def _run_scoring(space_name: str, archs: list[str], proxies: list[str], out: Pat
         search_space.blocks(search_space.decode(archs[0]), resolution)  # the space validates the resolution
     settings = ScoreSettings(space=space_name, seed=seed, batch_size=batch_size, resolution=resolution,
                              num_classes=num_classes, data=str(data_path) if data_path else None)
+    check_out_path(out)  # before a progress bar is drawn
     with _terminate_as_interrupt(), _progress() as progress:
         task = progress.add_task("scoring", total=0, rate="")
         done = {"n": 0, "s": 0.0}

@@ -129,9 +129,11 @@ def score_table(
 
     ``on_start(n)`` is called with the number of architectures left to score,
     ``on_scored`` after each one (for progress bars). Without ``resume`` an
-    existing table is replaced; with it, its rows are kept and completed.
+    existing table is replaced; with it, its rows are kept and completed. A file
+    at ``out`` that is not a score table (notes, data) is never replaced.
     """
     resolve_proxies(proxies, has_data=data is not None)  # fail before any work
+    check_out_path(out)
     columns: list[str] = []
     rows: dict[str, dict[str, float | str]] = {}
     if resume and out.exists():
@@ -171,6 +173,21 @@ def score_table(
         scored=len(todo),
         reused=len(archs) - len(todo),
     )
+
+
+def check_out_path(out: Path) -> None:
+    """A usage error unless ``out`` is free or already a score table (its header starts with ``arch``)."""
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory: give the CSV file to write, e.g. {out / 'scores.csv'}")
+    if not out.exists():
+        return
+    try:
+        with out.open(encoding="utf-8", newline="") as fh:
+            header = next(csv.reader([fh.readline()]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        header = []
+    if not header or header[0] != ARCH_COLUMN:
+        raise UsageError(f"--out {out} exists and is not an hwnas score table: it is left as it is; choose another --out")
 
 
 def _check_settings(out: Path, settings: ScoreSettings) -> None:

@@ -88,3 +88,17 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path, nb201_dev_
     assert proc.returncode == 130 and last.startswith("error: interrupted") and "--resume" in last
     assert not (out / "best.json").exists()
     assert main([*argv, "--resume", "--json"]) == 0 and (out / "best.json").exists()
+
+
+def test_score_never_replaces_a_file_that_is_not_a_score_table(tmp_path: Path, capsys) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    code = main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(notes)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "is not an hwnas score table" in lines[0]
+    assert notes.read_text() == "my notes\n" and not (tmp_path / "notes.txt.meta.json").exists()
+    code = main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(tmp_path)])
+    assert code == 2 and "is a directory" in capsys.readouterr().err
+    table = tmp_path / "scores.csv"
+    assert main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(table)]) == 0
+    assert main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(table)]) == 0  # a table may be redone
