@@ -25,6 +25,7 @@ got 'fp8'``. Fields::
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,46 @@ def _port(c: _Checker) -> int | None:
     return port
 
 
+#: ``ssh.options`` keys a device file may set. Options that make ssh run a local command
+#: (ProxyCommand, LocalCommand, KnownHostsCommand, Match exec, ...) or redirect its
+#: control socket are not in it: a device file must never run anything on this machine.
+SAFE_SSH_OPTIONS = frozenset(k.lower() for k in (
+    "AddressFamily", "BindAddress", "CheckHostIP", "Ciphers", "Compression", "ConnectionAttempts",
+    "GlobalKnownHostsFile", "HashKnownHosts", "HostKeyAlgorithms", "HostKeyAlias", "HostName", "IdentitiesOnly",
+    "IdentityFile", "IPQoS", "KexAlgorithms", "LogLevel", "MACs", "NumberOfPasswordPrompts", "PreferredAuthentications",
+    "ProxyJump", "PubkeyAcceptedAlgorithms", "PubkeyAuthentication", "RekeyLimit", "ServerAliveCountMax",
+    "ServerAliveInterval", "StrictHostKeyChecking", "TCPKeepAlive", "UpdateHostKeys", "UserKnownHostsFile",
+    "VerifyHostKeyDNS",
+))
+
+
+def _ssh_options(c: _Checker) -> tuple[str, ...]:
+    options = c.strings("options")
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise c.fail("options", f"entries are Key=Value ssh options, got {option!r}")
+        if key.strip().lower() not in SAFE_SSH_OPTIONS:
+            raise c.fail("options", f"{key.strip()!r} is not an allowed ssh option (a device file may not run local "
+                                    f"commands; put it in ~/.ssh/config instead): allowed are "
+                                    + ", ".join(sorted(SAFE_SSH_OPTIONS)))
+        if "\n" in option or "\r" in option:
+            raise c.fail("options", f"{option!r} may not contain line breaks")
+    return options
+
+
+def _python_command(c: _Checker) -> str:
+    """The remote interpreter as a command whose every word is shell-quoted (it runs in a remote shell)."""
+    text = c.string("python", "python3") or "python3"
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise c.fail("python", f"is not a command line ({exc}): {text!r}") from None
+    if not words:
+        raise c.fail("python", "is empty")
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
     c = _Checker(where, data, "ssh.")
     c.unknown(_SSH_FIELDS)
@@ -315,8 +356,8 @@ def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
         user=c.string("user"),
         port=_port(c),
         key=str(Path(key).expanduser()) if key else None,
-        python=c.string("python", "python3") or "python3",
+        python=_python_command(c),
         work_dir=c.string("work_dir", ".cache/hwnas-runner") or ".cache/hwnas-runner",
         connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1) or 10,
-        options=c.strings("options"),
+        options=_ssh_options(c),
     )

@@ -111,3 +111,44 @@ def test_devices_dir_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("HWNAS_DEVICES_DIR", str(tmp_path))
     assert load_device("b").name == "board"
     assert "board" in {d.name for d in list_devices()}
+
+
+@pytest.mark.parametrize("options,message", [
+    (["ProxyCommand=touch /tmp/hwnas-pwned"], "'ProxyCommand' is not an allowed ssh option"),
+    (["LocalCommand=id"], "'LocalCommand' is not an allowed ssh option"),
+    (["proxycommand=sh -c id"], "is not an allowed ssh option"),
+    (["StrictHostKeyChecking"], "entries are Key=Value"),
+    (["UserKnownHostsFile=/dev/null\nProxyCommand=id"], "line breaks"),
+])
+def test_ssh_options_that_could_run_a_local_command_are_refused(tmp_path, options, message) -> None:
+    import yaml
+
+    from hwnas.devices import load_device
+    from hwnas.errors import UsageError
+
+    path = tmp_path / "evil.yaml"
+    path.write_text(yaml.safe_dump({"name": "evil", "runtime": "onnxruntime", "connection": "ssh",
+                                    "ssh": {"host": "127.0.0.1", "options": options}}))
+    with pytest.raises(UsageError, match=message):
+        load_device(path)
+
+
+def test_the_remote_python_is_quoted_for_the_remote_shell(tmp_path) -> None:
+    import shlex
+
+    import yaml
+
+    from hwnas.devices import load_device
+
+    path = tmp_path / "dev.yaml"
+    path.write_text(yaml.safe_dump({"name": "dev", "runtime": "onnxruntime", "connection": "ssh",
+                                    "ssh": {"host": "127.0.0.1", "python": "$(touch PWNED)/python -X dev",
+                                            "options": ["StrictHostKeyChecking=accept-new"]}}))
+    python = load_device(path).ssh.python
+    # a real shell, as on the device: the words come back literally and nothing runs
+    import subprocess
+
+    out = subprocess.run(["sh", "-c", f"printf '%s\\n' {python}"], cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == shlex.split("$(touch PWNED)/python -X dev")
+    assert not (tmp_path / "PWNED").exists()
