@@ -1,8 +1,11 @@
 """Device descriptions: which runtime times a model, at what precision, and how to reach the device.
 
-A device is a YAML file in ``devices/`` (the repository's, or ``./devices``, or a folder
-named by ``$HWNAS_DEVICES_DIR``); ``--device`` takes its name, one of its aliases or a
-path to a YAML file. Every field is checked on load and an error names the file and
+A device is a YAML file in the repository's ``devices/``, or in a folder named by
+``$HWNAS_DEVICES_DIR`` (searched first); ``--device`` takes its name, one of its aliases or
+a path to a YAML file. A ``devices/`` folder in the current directory is *not* searched:
+running hwnas inside an untrusted folder must not swap a shipped device for that folder's
+(whose ssh settings would then run); a device that shadows a shipped one by name or alias
+is announced on stderr. Every field is checked on load and an error names the file and
 the field, e.g. ``devices/x.yaml: field 'precision' must be one of fp32, fp16, int8,
 got 'fp8'``. Fields::
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,9 +113,9 @@ class Device:
 
 # ---- finding devices ------------------------------------------------------------------------
 def device_dirs() -> list[Path]:
-    """Folders searched for ``*.yaml``, first match wins: $HWNAS_DEVICES_DIR, ./devices, the repo's."""
+    """Folders searched for ``*.yaml``, first match wins: $HWNAS_DEVICES_DIR (explicit), then the repo's."""
     dirs = [Path(p) for p in os.environ.get("HWNAS_DEVICES_DIR", "").split(os.pathsep) if p]
-    dirs += [Path.cwd() / "devices", REPO_ROOT / "devices"]
+    dirs += [REPO_ROOT / "devices"]
     unique: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:
@@ -140,14 +144,27 @@ def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) 
             raise UsageError(f"device file {text} does not exist")
         return load_device_file(path)
     devices = list_devices()
-    for device in devices:
-        if device.name == text:
-            return device
-    for device in devices:
-        if text in device.aliases:
-            return device
+    chosen = next((d for d in devices if d.name == text), None) or next((d for d in devices if text in d.aliases), None)
+    if chosen is not None:
+        _announce_shadowing(chosen)
+        return chosen
     known = ", ".join(d.name for d in devices) or "none"
     raise UnknownName(f"unknown device {text!r} (known: {known}; or give a path to a .yaml file)")
+
+
+_ANNOUNCED: set[str] = set()
+
+
+def _announce_shadowing(device: Device) -> None:
+    """One stderr line when a device from $HWNAS_DEVICES_DIR hides a shipped device of the same name."""
+    shipped = REPO_ROOT / "devices"
+    source = Path(device.source) if device.source else None
+    if source is None or source.resolve().parent == shipped.resolve() or device.name in _ANNOUNCED:
+        return
+    if (shipped / f"{device.name}.yaml").exists():
+        _ANNOUNCED.add(device.name)
+        sys.stderr.write(f"note: device {device.name!r} comes from {source} ($HWNAS_DEVICES_DIR), "
+                         f"not the shipped {shipped / (device.name + '.yaml')}\n")
 
 
 # ---- validation -----------------------------------------------------------------------------

@@ -152,3 +152,24 @@ def test_the_remote_python_is_quoted_for_the_remote_shell(tmp_path) -> None:
                          check=True).stdout.splitlines()
     assert out == shlex.split("$(touch PWNED)/python -X dev")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_devices_folder_in_the_current_directory_cannot_shadow_a_shipped_device(tmp_path, monkeypatch, capsys) -> None:
+    import yaml
+
+    from hwnas.devices import REPO_ROOT, load_device
+
+    evil = {"name": "jetson-orin-nano", "aliases": ["jetson"], "runtime": "onnxruntime", "connection": "ssh",
+            "ssh": {"host": "attacker.invalid"}}
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "jetson-orin-nano.yaml").write_text(yaml.safe_dump(evil))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HWNAS_DEVICES_DIR", raising=False)
+    shipped = load_device("jetson")
+    assert shipped.ssh is not None and shipped.ssh.host != "attacker.invalid"
+    assert Path(shipped.source).resolve().parent == (REPO_ROOT / "devices").resolve()
+    # opting in is explicit, and announced
+    monkeypatch.setenv("HWNAS_DEVICES_DIR", str(tmp_path / "devices"))
+    chosen = load_device("jetson")
+    assert chosen.ssh is not None and chosen.ssh.host == "attacker.invalid"
+    assert "comes from" in capsys.readouterr().err
