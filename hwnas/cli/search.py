@@ -76,7 +76,7 @@ def search(
                                  resolution=resolution)
     total = config.evaluations if budget_s is None else None
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[status]}"), console=stderr, transient=json_out) as progress:
+                  TextColumn("{task.fields[status]}"), console=stderr, transient=True) as progress:
         task = progress.add_task(f"search {space}", total=total, status="")
 
         def on_step(state, phase) -> None:

@@ -39,8 +39,17 @@ class RunDir:
         }))
 
     def load_checkpoint(self, config: SearchConfig) -> SearchState:
-        """The saved state; refuses a checkpoint made with other settings."""
-        data = read_json(self.checkpoint)
+        """The saved state; refuses a checkpoint made with other settings, or one that is damaged."""
+        damaged = (f"{self.checkpoint} is damaged or not an hwnas checkpoint; move it away to start the search "
+                   "again, or choose another --out")
+        try:
+            data = read_json(self.checkpoint)
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise UsageError(damaged) from None
+        if not isinstance(data, dict) or not isinstance(data.get("config"), dict) or not isinstance(data.get("state"), dict):
+            if isinstance(data, dict) and data.get("version") not in (None, CHECKPOINT_VERSION):
+                raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
+            raise UsageError(damaged)
         if data.get("version") != CHECKPOINT_VERSION:
             raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
         saved = data["config"]
@@ -49,7 +58,10 @@ class RunDir:
         if changed:
             raise UsageError(f"{self.path} holds a search with other settings ({', '.join(changed)}); "
                              "use the same options to --resume, or another --out")
-        return SearchState(**data["state"])
+        try:
+            return SearchState(**data["state"])
+        except TypeError:
+            raise UsageError(damaged) from None
 
     def write_history(self, state: SearchState) -> None:
         atomic_write_text(self.path / "history.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))

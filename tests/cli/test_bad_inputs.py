@@ -102,3 +102,21 @@ def test_score_never_replaces_a_file_that_is_not_a_score_table(tmp_path: Path, c
     table = tmp_path / "scores.csv"
     assert main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(table)]) == 0
     assert main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(table)]) == 0  # a table may be redone
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: text[: len(text) // 2],  # cut short by a full disk
+    lambda text: "[1, 2]",
+    lambda text: '{"version": 2, "config": {}, "state": {"bogus": 1}}',
+    lambda text: "\x00\x01binary",
+], ids=["truncated", "a list", "unknown state", "binary"])
+def test_a_damaged_checkpoint_is_one_error_line_on_resume(tmp_path: Path, capsys, damage, nb201_dev_rows) -> None:
+    out = tmp_path / "run"
+    argv = [a.replace("{out}", str(out)) for a in _with(NB201_SEARCH, latency_ms="10", proxy="sed")]
+    assert main([*argv, "--json"]) == 0
+    checkpoint = out / "checkpoint.json"
+    checkpoint.write_text(damage(checkpoint.read_text()))
+    capsys.readouterr()
+    code = main([*argv, "--resume"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "checkpoint" in err[0], err
