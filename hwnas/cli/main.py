@@ -101,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 1)
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # read-only folder, full disk, a file where a folder is expected, ...
+        if debug:
+            raise
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        return _fail(f"{exc.strerror or exc}{where}", 1)
+    except UnicodeError as exc:
+        if debug:
+            raise
+        return _fail(f"a file is not UTF-8 text ({exc.reason})", 1)
     if result == INTERRUPTED:  # typer 0.29 returns Ctrl-C as exit code 130 without a word
         return _interrupted(args)
     return result if isinstance(result, int) else 0

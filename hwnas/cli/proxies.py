@@ -91,7 +91,7 @@ def _check_positive(name: str, value: int | None) -> None:
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=True,  # the summary follows; no half bar before an error
     )
 
 

@@ -120,3 +120,18 @@ def test_a_damaged_checkpoint_is_one_error_line_on_resume(tmp_path: Path, capsys
     code = main([*argv, "--resume"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "checkpoint" in err[0], err
+
+
+def test_os_and_encoding_errors_are_one_line(tmp_path: Path, capsys, nb201_dev_rows) -> None:
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x")
+    code = main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(a_file / "sub" / "s.csv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: ") and "plain.txt" in err[0], err
+    binary = tmp_path / "table.csv"
+    binary.write_bytes(b"a\x00\xff\xfe\x81")
+    code = main(["search", "--space", "nb201", "--latency-table", str(binary), "--latency-column", "x",
+                 "--latency-ms", "5", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "not UTF-8" in err[0], err
+    assert not (tmp_path / "run").exists()
