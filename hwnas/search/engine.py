@@ -24,6 +24,7 @@ from hwnas.search.constraints import Constraints, FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.strategies import Phase, Strategy, make_strategy, strategy_from_json
+from hwnas.search.strategies.base import has_size_genes
 from hwnas.spaces import get_space
 from hwnas.spaces.base import SearchSpace
 
@@ -136,6 +137,7 @@ class SearchEngine:
         self.strategy = config.strategy
         self.space = get_space(config.space)
         self.phases = plan_phases(config, self.space)
+        self.has_size_genes = has_size_genes(self.space)
         self.checker = FeasibilityChecker(self.space, config.constraints, latency_source, resolution=config.resolution)
         self.state = state or new_state(config.seed)
         self.budget_s = budget_s
@@ -245,7 +247,7 @@ class SearchEngine:
 
     def _mutate(self, arch: Any, operator: str, rng: random.Random) -> Any:
         if operator in ("any", "crossover"):
-            operator = "size" if self._has_size_genes and rng.random() < 0.5 else "topology"
+            operator = "size" if self.has_size_genes and rng.random() < 0.5 else "topology"
         if operator == "size":
             return self.space.mutate_size(arch, rng)
         return self.space.mutate_topology(arch, rng)
@@ -290,10 +292,6 @@ class SearchEngine:
     def selection(self) -> str:
         """How :meth:`winner` picks, in words (saved in best.json)."""
         return self.strategy.selection(self.space)
-
-    @property
-    def _has_size_genes(self) -> bool:
-        return bool(self.space.gene_groups()[1].genes)
 
     def winner(self) -> dict[str, Any]:
         """The reported architecture: the best of the history by the strategy's winner
