@@ -154,10 +154,12 @@ def score_table(
                 space, space.decode(arch), missing, seed=settings.seed, batch_size=settings.batch_size,
                 resolution=settings.resolution, num_classes=settings.num_classes, data=data,
             )
-            row = rows.setdefault(arch, {ARCH_COLUMN: arch})
+            # Built aside and stored in one assignment: an interrupt can never leave a half-filled row.
+            row = dict(rows.get(arch, {ARCH_COLUMN: arch}))
             for p in missing:
                 row[p] = scores[p]
                 row[seconds_column(p)] = seconds[p]
+            rows[arch] = row
             if on_scored:
                 on_scored(arch, scores, seconds)
             if time.monotonic() - last_write >= checkpoint_every_s:
