@@ -43,6 +43,7 @@ from hwnas.latency.sources import ArchLatencyTable
 from hwnas.proxies import score_architecture
 from hwnas.proxies.table import read_table
 from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
+from hwnas.search.fitness import BUDGET_USE
 from hwnas.search.scoring import TableScorer
 from hwnas.spaces import get_space
 
@@ -84,12 +85,15 @@ def parse_strategy(text: str) -> Strategy:
     return make_strategy(name, proxy=arg)
 
 
-def exhaustive_pick(strategy: Strategy, feasible: list[str], table: dict[str, dict[str, float]]) -> str | None:
-    """The arch the strategy's winner rule picks from every feasible arch (None: no such rule)."""
+def exhaustive_pick(strategy: Strategy, budget: dict[str, Any], table: dict[str, dict[str, float]]) -> str | None:
+    """The arch the strategy's winner rule picks from every feasible arch (None: no such rule),
+    with the engine's budget-use term (latency / limit) beside the proxy scores, as in a search."""
     rule = strategy.winner_fitness(get_space("nb201"))
     if rule is None:
         return None
-    return feasible[rule.best([table[a] for a in feasible])]
+    latency, limit = budget["source"].latency_ms, budget["latency_ms"]
+    group = [{**table[a], BUDGET_USE: latency[a] / limit} for a in budget["feasible"]]
+    return budget["feasible"][rule.best(group)]
 
 
 def main() -> int:
@@ -151,7 +155,7 @@ def main() -> int:
                 arch = out["best"]["arch"]
                 feasible_ok &= arch in budget["feasible"]
                 regrets.append(budget["oracle"] - accuracy[arch])
-            pick = exhaustive_pick(strategy, budget["feasible"], table)
+            pick = exhaustive_pick(strategy, budget, table)
             per_budget.append({
                 "column": budget["column"], "quantile": budget["quantile"], "latency_ms": budget["latency_ms"],
                 "feasible_archs": len(budget["feasible"]), "oracle_acc": budget["oracle"],

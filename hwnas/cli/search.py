@@ -32,8 +32,9 @@ def search(
     strategy: Annotated[str | None, typer.Option("--strategy", help="Search strategy: cyclic (default), single, random or freerea (see `hwnas strategies`).")] = None,
     topology_proxy: Annotated[str | None, typer.Option("--topology-proxy", help="cyclic: fitness of topology phases (default es).")] = None,
     size_proxy: Annotated[str | None, typer.Option("--size-proxy", help="cyclic: fitness of size phases (default logsynflow).")] = None,
-    topology_weight: Annotated[float | None, typer.Option("--topology-weight", help="cyclic: weight of the topology proxy in the winner's log-rank fusion.")] = None,
+    topology_weight: Annotated[float | None, typer.Option("--topology-weight", help="cyclic: weight of the topology proxy in the winner rule (a sum of z-scores).")] = None,
     skip_weight: Annotated[float | None, typer.Option("--skip-weight", help="cyclic: weight of the skip-length prior in the winner rule (cell spaces).")] = None,
+    budget_weight: Annotated[float | None, typer.Option("--budget-weight", help="cyclic: weight of the share of the budget a candidate uses, in the winner rule.")] = None,
     proxy: Annotated[str | None, typer.Option("--proxy", help="single / random: the one proxy (--proxy alone means --strategy single).")] = None,
     cycles: Annotated[int | None, typer.Option("--cycles", help="cyclic: topology+size cycles (default 3).")] = None,
     evaluations: Annotated[int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")] = None,
@@ -58,12 +59,13 @@ def search(
         stderr.print(f"no --device or --latency-table: searching for the default device, {device}")
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{device or latency_table.stem}-{latency_ms:g}ms-{stamp}"  # type: ignore[union-attr]
+        bound = f"{latency_ms:g}ms" if latency_ms is not None else "unbounded"
+        out = Path("runs") / f"{device or latency_table.stem}-{bound}-{stamp}"  # type: ignore[union-attr]
         stderr.print(f"writing the run to {out}")
     if evaluations is not None and budget_s is not None:
         raise UsageError("give --evaluations or --budget-s, not both")
     chosen = build_strategy(strategy, proxy=proxy, topology_proxy=topology_proxy, size_proxy=size_proxy,
-                            topology_weight=topology_weight, skip_weight=skip_weight, cycles=cycles, population=population,
+                            topology_weight=topology_weight, skip_weight=skip_weight, budget_weight=budget_weight, cycles=cycles, population=population,
                             tournament=tournament)
     search_space = get_space(space)
     config = SearchConfig(

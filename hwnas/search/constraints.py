@@ -98,6 +98,19 @@ class FeasibilityChecker:
             return Verdict(False, latency, params_m, flops_m, f"FLOPs {flops_m:.1f} M > {c.flops_m} M")
         return Verdict(True, latency, params_m, flops_m)
 
+    def budget_use(self, arch: Any) -> float:
+        """The share of the tightest active bound that ``arch`` uses (0 when nothing is bounded).
+
+        A fitness may reward it: among candidates the proxies cannot tell apart, the one
+        that spends more of the budget is usually the more accurate (docs/search.md).
+        """
+        verdict = self.check(arch)
+        c = self.constraints
+        shares = [value / limit for value, limit in ((verdict.latency_ms, c.latency_ms), (verdict.params_m, c.params_m),
+                                                     (verdict.flops_m, c.flops_m))
+                  if value is not None and limit is not None]
+        return max(shares, default=0.0)
+
     def counts(self, arch: Any) -> tuple[float, float]:
         """(#Params in M, FLOPs in M) at the search resolution."""
         params, flops = count_arch(self.space, arch, resolution=self.resolution, num_classes=self.num_classes)

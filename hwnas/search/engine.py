@@ -22,6 +22,7 @@ from typing import Any
 from hwnas.errors import HwnasError, UsageError
 from hwnas.search.constraints import Constraints, FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
+from hwnas.search.fitness import BUDGET_USE
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.strategies import Phase, Strategy, make_strategy, strategy_from_json
 from hwnas.search.strategies.base import has_size_genes
@@ -182,7 +183,7 @@ class SearchEngine:
         population = self._population()
         wanted = min(self.config.batch, max(1, phase.budget - st.phase_evaluations))
         # the population is fixed while a step breeds, so its fitness is computed once per step
-        fitness = phase.fitness.values(self.scorer.score_many(population.members))
+        fitness = phase.fitness.values(self._fitness_inputs(population.members))
         children = [self._feasible_child(phase, population, fitness, rng, slot) for slot in range(wanted)]
         children = [c for c in children if c is not None]
         st.save_rng(rng)
@@ -210,7 +211,7 @@ class SearchEngine:
         st = self.state
         phase = self.current_phase
         if st.phase_members and phase is not None:
-            group = self.scorer.score_many(st.phase_members)
+            group = self._fitness_inputs(st.phase_members)
             st.incumbent = st.phase_members[phase.fitness.best(group)]
         st.phase_index += 1
         st.phase_evaluations = 0
@@ -222,6 +223,11 @@ class SearchEngine:
             st.stop_reason = st.stop_reason or "all phases done"
 
     # ---- candidates -------------------------------------------------------------------
+    def _fitness_inputs(self, texts: list[str]) -> list[dict[str, float]]:
+        """Proxy scores plus the engine's own term (the budget a candidate uses)."""
+        return [{**scores, BUDGET_USE: self.checker.budget_use(self.space.decode(text))}
+                for text, scores in zip(texts, self.scorer.score_many(texts))]
+
     def _record(self, text: str, scores: dict[str, float], phase: Phase) -> dict[str, Any]:
         arch = self.space.decode(text)
         verdict = self.checker.check(arch)
@@ -304,7 +310,8 @@ class SearchEngine:
             text = st.incumbent
         else:
             rule = rule or self.phases[-1].fitness
-            text = st.history[rule.best([h["scores"] for h in st.history])]["arch"]
+            group = [{**h["scores"], BUDGET_USE: self.checker.budget_use(self.space.decode(h["arch"]))} for h in st.history]
+            text = st.history[rule.best(group)]["arch"]
         record = next((h for h in st.history if h["arch"] == text), None)
         if record is None:  # the incumbent was never new in the history (e.g. budget ended at once)
             record = self._record(text, self.scorer.score_many([text])[0], self.phases[-1])

@@ -27,6 +27,12 @@ from hwnas.errors import UsageError
 
 Scores = Mapping[str, float]
 
+#: A term the engine supplies beside the proxy scores, not a proxy to score: the share of
+#: the tightest active budget (latency, #Params or FLOPs) that a candidate uses. Constant
+#: (so silent in a z-score) when the search has no constraint.
+BUDGET_USE = "budget_use"
+ENGINE_TERMS = frozenset({BUDGET_USE})
+
 
 class Fitness(ABC):
     """Values for a group of candidates' scores; same group, same values (no randomness)."""
@@ -56,7 +62,10 @@ class Fitness(ABC):
 
 
 def _column(group: Sequence[Scores], proxy: str) -> np.ndarray:
-    values = np.array([float(s[proxy]) for s in group], dtype=float)
+    if proxy in ENGINE_TERMS:  # outside a search (a bare group of scores) the term is absent: silent
+        values = np.array([float(s.get(proxy, 0.0)) for s in group], dtype=float)
+    else:
+        values = np.array([float(s[proxy]) for s in group], dtype=float)
     return np.where(np.isfinite(values), values, -np.inf)
 
 
@@ -185,7 +194,11 @@ class ZScoreSum(Fitness):
 
     @property
     def proxies(self) -> tuple[str, ...]:
-        return tuple(name for name, weight, _ in self.terms if weight > 0)
+        return tuple(name for name, weight, _ in self.terms if weight > 0 and name not in ENGINE_TERMS)
+
+    @property
+    def uses_budget(self) -> bool:
+        return any(name == BUDGET_USE and weight > 0 for name, weight, _ in self.terms)
 
     def values(self, group: Sequence[Scores]) -> list[float]:
         if not group:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwnas.errors import UsageError
-from hwnas.search.fitness import Fitness, ProxyFitness, ZScoreSum
+from hwnas.search.fitness import BUDGET_USE, Fitness, ProxyFitness, ZScoreSum
 from hwnas.search.strategies import STRATEGIES
 from hwnas.search.strategies.base import Phase, Strategy, has_size_genes, split_budget
 from hwnas.spaces.base import SearchSpace
@@ -35,6 +35,7 @@ from hwnas.spaces.base import SearchSpace
 #: Weights of the winner rule, chosen on the NB201 dev regret grid (docs/search.md).
 DEFAULT_TOPOLOGY_WEIGHT = 1.0
 DEFAULT_SKIP_WEIGHT = 0.5
+DEFAULT_BUDGET_WEIGHT = 0.25
 
 
 @STRATEGIES.register("cyclic")
@@ -48,12 +49,14 @@ class Cyclic(Strategy):
     cycles: int = 3
     topology_weight: float = DEFAULT_TOPOLOGY_WEIGHT
     skip_weight: float = DEFAULT_SKIP_WEIGHT
+    budget_weight: float = DEFAULT_BUDGET_WEIGHT
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.cycles, int) or self.cycles < 1:
             raise UsageError(f"--cycles must be a whole number of at least 1, got {self.cycles!r}")
-        for option, value in (("topology-weight", self.topology_weight), ("skip-weight", self.skip_weight)):
+        for option, value in (("topology-weight", self.topology_weight), ("skip-weight", self.skip_weight),
+                              ("budget-weight", self.budget_weight)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise UsageError(f"--{option} must be a finite number >= 0, got {value!r}")
 
@@ -67,7 +70,8 @@ class Cyclic(Strategy):
             return ProxyFitness(self.size_proxy)
         return ZScoreSum(((self.topology_proxy, float(self.topology_weight), "identity"),
                           (self.size_proxy, 1.0, "signed_log"),
-                          ("skip_length", float(self.skip_weight), "identity")))
+                          ("skip_length", float(self.skip_weight), "identity"),
+                          (BUDGET_USE, float(self.budget_weight), "identity")))
 
     def phases(self, space: SearchSpace[Any], evaluations: int) -> list[Phase]:
         topology: Fitness = ProxyFitness(self.topology_proxy)
