@@ -2,7 +2,7 @@
 
 from hwnas.search.constraints import Constraints
 from hwnas.search.engine import SearchConfig, SearchEngine, SearchState, plan_phases
-from hwnas.search.runner import run_search
+from hwnas.search.run import run_search
 from hwnas.search.strategies import STRATEGIES, Strategy, make_strategy
 
 __all__ = [
