@@ -29,11 +29,24 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-_CONV = {torch.conv1d, torch.conv2d, torch.conv3d, torch.nn.functional.conv1d, torch.nn.functional.conv2d,
-         torch.nn.functional.conv3d}
+_CONV = {
+    torch.conv1d,
+    torch.conv2d,
+    torch.conv3d,
+    torch.nn.functional.conv1d,
+    torch.nn.functional.conv2d,
+    torch.nn.functional.conv3d,
+}
 _LINEAR = {torch.nn.functional.linear}
-_MATMUL = {torch.matmul, torch.Tensor.__matmul__, torch.mm, torch.bmm, torch.Tensor.matmul, torch.Tensor.mm,
-           torch.Tensor.bmm}
+_MATMUL = {
+    torch.matmul,
+    torch.Tensor.__matmul__,
+    torch.mm,
+    torch.bmm,
+    torch.Tensor.matmul,
+    torch.Tensor.mm,
+    torch.Tensor.bmm,
+}
 
 
 class MultiplyAddCounter(TorchFunctionMode):
@@ -71,8 +84,9 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     return int(counter.flops)
 
 
-def count_arch(space: SearchSpace, arch: object, *, resolution: int | None = None,
-               num_classes: int | None = None) -> tuple[int, int]:
+def count_arch(
+    space: SearchSpace, arch: object, *, resolution: int | None = None, num_classes: int | None = None
+) -> tuple[int, int]:
     """(#Params, FLOPs) of an architecture as the sum over its blocks, each counted once.
 
     Networks are their blocks in sequence (a SearchSpace guarantee), so both counts

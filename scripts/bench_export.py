@@ -68,7 +68,9 @@ def train_on_digits(run_dir: Path, steps: int, batch: int, seed: int, out: Path,
         optimiser.step()
         schedule.step()
         if step % 25 == 0 or step == steps - 1:
-            console.print(f"train step {step + 1}/{steps}: loss {loss.item():.3f}  ({time.perf_counter() - start:.0f} s)")
+            console.print(
+                f"train step {step + 1}/{steps}: loss {loss.item():.3f}  ({time.perf_counter() - start:.0f} s)"
+            )
     model.eval()
     weights = out / "digits_weights.pt"
     torch.save(model.state_dict(), weights)
@@ -107,9 +109,15 @@ def main() -> int:
         digits = load_digits()
         calibration = args.out / "digits_heldout.npz"
         np.savez(calibration, images=digits.images[1400:], labels=digits.target[1400:])
-    request = ExportRequest(target=str(args.run_dir), out=args.out / "export", formats=tuple(formats), weights=weights,
-                            num_classes=DIGITS_CLASSES if weights is not None else None, calibration=calibration,
-                            overwrite=True)
+    request = ExportRequest(
+        target=str(args.run_dir),
+        out=args.out / "export",
+        formats=tuple(formats),
+        weights=weights,
+        num_classes=DIGITS_CLASSES if weights is not None else None,
+        calibration=calibration,
+        overwrite=True,
+    )
     try:
         card = export_model(request, on_step=lambda text: console.print(f"[dim]{escape(text)}[/dim]"))
     except HwnasError as exc:
@@ -125,8 +133,10 @@ def main() -> int:
 def print_figures(card: dict) -> None:
     out = Console(highlight=False, width=140)
     arch = card["architecture"]
-    out.print(f"[bold]{arch['encoding']}[/bold] ({arch['space']} {arch['resolution']}px, {arch['params_m']:.3f} M params, "
-              f"{arch['flops_m']:.1f} MFLOPs; weights: {card['weights']['kind']})")
+    out.print(
+        f"[bold]{arch['encoding']}[/bold] ({arch['space']} {arch['resolution']}px, {arch['params_m']:.3f} M params, "
+        f"{arch['flops_m']:.1f} MFLOPs; weights: {card['weights']['kind']})"
+    )
     table = Table("format", "precision", "parity with PyTorch", "median ms", "p10-p90 ms", "device")
     for a in card["artifacts"]:
         p = a["parity"]
@@ -134,15 +144,24 @@ def print_figures(card: dict) -> None:
             parity = "not run here"
         elif "calibration_images" in p:
             c = p["calibration_images"]
-            acc = f", acc {100 * c['top1_accuracy']:.1f}% (fp32 {100 * c['top1_accuracy_reference']:.1f}%)" \
-                if "top1_accuracy" in c else ""
+            acc = (
+                f", acc {100 * c['top1_accuracy']:.1f}% (fp32 {100 * c['top1_accuracy_reference']:.1f}%)"
+                if "top1_accuracy" in c
+                else ""
+            )
             parity = f"top-1 agreement {100 * c['top1_agreement']:.1f}% of {c['n']}{acc}"
         else:
             parity = ", ".join(f"{k} {v['max_abs_diff']:.1e}" for k, v in p.items() if isinstance(v, dict))
         lat = a["latency"] or {}
         if lat.get("measured"):
-            table.add_row(a["format"], a["precision"], parity, f"{lat['median_ms']:.3f}",
-                          f"{lat['p10_ms']:.3f}-{lat['p90_ms']:.3f}", lat["device"])
+            table.add_row(
+                a["format"],
+                a["precision"],
+                parity,
+                f"{lat['median_ms']:.3f}",
+                f"{lat['p10_ms']:.3f}-{lat['p90_ms']:.3f}",
+                lat["device"],
+            )
         else:
             table.add_row(a["format"], a["precision"], parity, "-", "-", lat.get("reason", "-"))
     out.print(table)

@@ -25,7 +25,9 @@ from hwnas.spaces import get_space
 PAIR = ("es", "logsynflow")
 
 
-def _throughput(space_name: str, names: list[str], n: int, resolution: int | None, seed: int, data) -> tuple[float, float]:
+def _throughput(
+    space_name: str, names: list[str], n: int, resolution: int | None, seed: int, data
+) -> tuple[float, float]:
     space = get_space(space_name)
     archs = space.sample_many(n, seed)
     score_architecture_timed(space, archs[0], names, seed=seed, resolution=resolution, data=data)  # warm-up
@@ -62,15 +64,26 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             rate, ms = _throughput(space_name, names, n, resolution, args.seed, data)
             results[label][space_name] = {"archs_per_s": rate, "ms_per_arch": ms, "archs": n}
-            Console(stderr=True).print(f"{label:28s} {space_name:7s} {rate:9.2f} arch/s  {ms:9.2f} ms/arch", highlight=False)
-    table = Table("proxy", "nb201 arch/s", "nb201 ms/arch", f"hybrid@{args.hybrid_resolution} arch/s",
-                  f"hybrid@{args.hybrid_resolution} ms/arch",
-                  title=f"proxy throughput, torch threads {torch.get_num_threads()}, single process")
+            Console(stderr=True).print(
+                f"{label:28s} {space_name:7s} {rate:9.2f} arch/s  {ms:9.2f} ms/arch", highlight=False
+            )
+    table = Table(
+        "proxy",
+        "nb201 arch/s",
+        "nb201 ms/arch",
+        f"hybrid@{args.hybrid_resolution} arch/s",
+        f"hybrid@{args.hybrid_resolution} ms/arch",
+        title=f"proxy throughput, torch threads {torch.get_num_threads()}, single process",
+    )
     for label, by_space in results.items():
         cells = []
         for space_name, _, _ in spaces:
             value = by_space[space_name]
-            cells += [f"{value['archs_per_s']:.2f}", f"{value['ms_per_arch']:.1f}"] if isinstance(value, dict) else [value, ""]
+            cells += (
+                [f"{value['archs_per_s']:.2f}", f"{value['ms_per_arch']:.1f}"]
+                if isinstance(value, dict)
+                else [value, ""]
+            )
         table.add_row(label, *cells)
     console.print(table)
     if args.json_out:

@@ -105,10 +105,17 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+seeds-1")
     parser.add_argument("--evaluations", type=int, default=300)
-    parser.add_argument("--strategies", default=DEFAULT_STRATEGIES,
-                        help="comma-separated NAME[:PROXY | :key=value;...], e.g. cyclic,freerea,random:logsynflow")
-    parser.add_argument("--scores", type=Path, default=Path("runs/dev/scores.csv"),
-                        help="a `hwnas score` table (seed 0) of the dev archs; missing values are scored")
+    parser.add_argument(
+        "--strategies",
+        default=DEFAULT_STRATEGIES,
+        help="comma-separated NAME[:PROXY | :key=value;...], e.g. cyclic,freerea,random:logsynflow",
+    )
+    parser.add_argument(
+        "--scores",
+        type=Path,
+        default=Path("runs/dev/scores.csv"),
+        help="a `hwnas score` table (seed 0) of the dev archs; missing values are scored",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the tables")
     args = parser.parse_args()
 
@@ -131,8 +138,16 @@ def main() -> int:
         for q in (float(x) for x in args.quantiles.split(",")):
             limit = float(np.quantile(latencies, q / 100))
             feasible = sorted(a for a, ms in source.latency_ms.items() if ms <= limit)
-            budgets.append({"column": column, "quantile": q, "latency_ms": limit, "source": source,
-                            "feasible": feasible, "oracle": max(accuracy[a] for a in feasible)})
+            budgets.append(
+                {
+                    "column": column,
+                    "quantile": q,
+                    "latency_ms": limit,
+                    "source": source,
+                    "feasible": feasible,
+                    "oracle": max(accuracy[a] for a in feasible),
+                }
+            )
     missing = {a for b in budgets for a in b["feasible"] if any(p not in table.get(a, {}) for p in proxies)}
     if missing:
         console.print(f"scoring {len(missing)} feasible archs missing from {args.scores} (once)")
@@ -145,36 +160,63 @@ def main() -> int:
         for budget in budgets:
             regrets, walls, feasible_ok = [], [], True
             for seed in seeds:
-                config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=budget["latency_ms"]),
-                                      strategy=strategy, evaluations=args.evaluations, seed=seed)
+                config = SearchConfig(
+                    space="nb201",
+                    constraints=Constraints(latency_ms=budget["latency_ms"]),
+                    strategy=strategy,
+                    evaluations=args.evaluations,
+                    seed=seed,
+                )
                 with tempfile.TemporaryDirectory() as tmp:
                     started = time.perf_counter()
-                    out = run_search(config, budget["source"], Path(tmp) / "run",
-                                     scorer=LazyTableScorer(table, strategy.proxies, space))
+                    out = run_search(
+                        config,
+                        budget["source"],
+                        Path(tmp) / "run",
+                        scorer=LazyTableScorer(table, strategy.proxies, space),
+                    )
                     walls.append(time.perf_counter() - started)
                 arch = out["best"]["arch"]
                 feasible_ok &= arch in budget["feasible"]
                 regrets.append(budget["oracle"] - accuracy[arch])
             pick = exhaustive_pick(strategy, budget, table)
-            per_budget.append({
-                "column": budget["column"], "quantile": budget["quantile"], "latency_ms": budget["latency_ms"],
-                "feasible_archs": len(budget["feasible"]), "oracle_acc": budget["oracle"],
-                "mean_regret": statistics.mean(regrets), "sd_regret": statistics.stdev(regrets) if len(regrets) > 1 else 0.0,
-                "regrets": regrets, "exhaustive_regret": None if pick is None else budget["oracle"] - accuracy[pick],
-                "all_winners_feasible": feasible_ok, "mean_wall_s": statistics.mean(walls),
-            })
-            console.print(f"{text} {budget['column']} q{budget['quantile']:g}: regret "
-                          f"{per_budget[-1]['mean_regret']:.2f} ± {per_budget[-1]['sd_regret']:.2f}")
+            per_budget.append(
+                {
+                    "column": budget["column"],
+                    "quantile": budget["quantile"],
+                    "latency_ms": budget["latency_ms"],
+                    "feasible_archs": len(budget["feasible"]),
+                    "oracle_acc": budget["oracle"],
+                    "mean_regret": statistics.mean(regrets),
+                    "sd_regret": statistics.stdev(regrets) if len(regrets) > 1 else 0.0,
+                    "regrets": regrets,
+                    "exhaustive_regret": None if pick is None else budget["oracle"] - accuracy[pick],
+                    "all_winners_feasible": feasible_ok,
+                    "mean_wall_s": statistics.mean(walls),
+                }
+            )
+            console.print(
+                f"{text} {budget['column']} q{budget['quantile']:g}: regret "
+                f"{per_budget[-1]['mean_regret']:.2f} ± {per_budget[-1]['sd_regret']:.2f}"
+            )
         ceilings = [b["exhaustive_regret"] for b in per_budget]
-        results.append({
-            "strategy": text, "config": strategy.to_json(), "budgets": per_budget,
-            "grid_mean_regret": statistics.mean(b["mean_regret"] for b in per_budget),
-            "grid_mean_exhaustive_regret": None if None in ceilings else statistics.mean(ceilings),
-            "all_winners_feasible": all(b["all_winners_feasible"] for b in per_budget),
-            "mean_wall_s": statistics.mean(b["mean_wall_s"] for b in per_budget),
-        })
-    report = {"accuracy_column": args.accuracy_column, "evaluations": args.evaluations, "seeds": seeds,
-              "results": results}
+        results.append(
+            {
+                "strategy": text,
+                "config": strategy.to_json(),
+                "budgets": per_budget,
+                "grid_mean_regret": statistics.mean(b["mean_regret"] for b in per_budget),
+                "grid_mean_exhaustive_regret": None if None in ceilings else statistics.mean(ceilings),
+                "all_winners_feasible": all(b["all_winners_feasible"] for b in per_budget),
+                "mean_wall_s": statistics.mean(b["mean_wall_s"] for b in per_budget),
+            }
+        )
+    report = {
+        "accuracy_column": args.accuracy_column,
+        "evaluations": args.evaluations,
+        "seeds": seeds,
+        "results": results,
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -185,12 +227,16 @@ def main() -> int:
 def print_report(report: dict[str, Any]) -> None:
     console = Console(width=200)
     first = report["results"][0]["budgets"]
-    grid = Table(title=f"NB201 regret (oracle − winner, {report['accuracy_column']}), {report['evaluations']} evaluations, "
-                       f"seeds {report['seeds'][0]}..{report['seeds'][-1]}: mean ± sd [exhaustive ceiling]",
-                 title_justify="left")
+    grid = Table(
+        title=f"NB201 regret (oracle − winner, {report['accuracy_column']}), {report['evaluations']} evaluations, "
+        f"seeds {report['seeds'][0]}..{report['seeds'][-1]}: mean ± sd [exhaustive ceiling]",
+        title_justify="left",
+    )
     grid.add_column("strategy")
     for b in first:
-        grid.add_column(f"{b['column'].split('_')[0]} q{b['quantile']:g}\n≤{b['latency_ms']:.2f} ms, oracle {b['oracle_acc']:.2f}")
+        grid.add_column(
+            f"{b['column'].split('_')[0]} q{b['quantile']:g}\n≤{b['latency_ms']:.2f} ms, oracle {b['oracle_acc']:.2f}"
+        )
     grid.add_column("grid mean [exhaustive]")
     grid.add_column("all feasible")
     grid.add_column("s/run")
@@ -200,9 +246,13 @@ def print_report(report: dict[str, Any]) -> None:
             ceiling = "" if b["exhaustive_regret"] is None else f" [{b['exhaustive_regret']:.2f}]"
             cells.append(f"{b['mean_regret']:.2f} ± {b['sd_regret']:.2f}{ceiling}")
         ceiling = r["grid_mean_exhaustive_regret"]
-        grid.add_row(r["strategy"], *cells,
-                     f"{r['grid_mean_regret']:.3f}" + ("" if ceiling is None else f" [{ceiling:.3f}]"),
-                     "yes" if r["all_winners_feasible"] else "NO", f"{r['mean_wall_s']:.1f}")
+        grid.add_row(
+            r["strategy"],
+            *cells,
+            f"{r['grid_mean_regret']:.3f}" + ("" if ceiling is None else f" [{ceiling:.3f}]"),
+            "yes" if r["all_winners_feasible"] else "NO",
+            f"{r['mean_wall_s']:.1f}",
+        )
     console.print(grid)
 
 

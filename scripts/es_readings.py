@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         for key, reading in READINGS.items():
             if row.get(key):
                 continue
-            inputs = torch.randn(space.input_shape(32, reading.batch_size), generator=torch.Generator().manual_seed(args.seed))
+            inputs = torch.randn(
+                space.input_shape(32, reading.batch_size), generator=torch.Generator().manual_seed(args.seed)
+            )
             start = time.perf_counter()
             row[key] = repr(entropic_score(model, inputs, reading))
             row[f"seconds_{key}"] = repr(time.perf_counter() - start)
@@ -105,18 +107,33 @@ def main(argv: list[str] | None = None) -> int:
     by_arch = {row["arch"]: row for row in rows}
     accuracy = np.array([float(r["cifar10_test_acc"]) for r in truth])
     params = np.array([float(r["ref_params"]) for r in truth])
-    table = Table("key", "reading", "Spearman", "Kendall", "within #Params", "s/arch",
-                  title=f"Entropic Score readings on {len(truth)} NB201 dev archs (es = {ES_READING.label})")
-    lines = ["| key | reading (entropy/hook/norm/aggregate/batch) | Spearman | Kendall | within-#Params Spearman (groups) | s/arch |",
-             "|---|---|---|---|---|---|"]
+    table = Table(
+        "key",
+        "reading",
+        "Spearman",
+        "Kendall",
+        "within #Params",
+        "s/arch",
+        title=f"Entropic Score readings on {len(truth)} NB201 dev archs (es = {ES_READING.label})",
+    )
+    lines = [
+        "| key | reading (entropy/hook/norm/aggregate/batch) | Spearman | Kendall "
+        "| within-#Params Spearman (groups) | s/arch |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, reading in READINGS.items():
         scores = np.array([float(by_arch[r["arch_str"]][key]) for r in truth])
         seconds = np.array([float(by_arch[r["arch_str"]][f"seconds_{key}"]) for r in truth])
         j = judge(key, scores, accuracy, params, seconds)
         within = "n.a." if j.within_params_spearman is None else f"{j.within_params_spearman:.3f} ({j.groups})"
         mark = " (es)" if reading == ES_READING else ""
-        table.add_row(key, reading.label + mark, f"{j.spearman:.3f}", f"{j.kendall:.3f}", within, f"{j.seconds_per_arch:.3f}")
-        lines.append(f"| {key} | {reading.label}{mark} | {j.spearman:.3f} | {j.kendall:.3f} | {within} | {j.seconds_per_arch:.3f} |")
+        table.add_row(
+            key, reading.label + mark, f"{j.spearman:.3f}", f"{j.kendall:.3f}", within, f"{j.seconds_per_arch:.3f}"
+        )
+        lines.append(
+            f"| {key} | {reading.label}{mark} | {j.spearman:.3f} | {j.kendall:.3f} | {within} "
+            f"| {j.seconds_per_arch:.3f} |"
+        )
     Console().print(table)
     if args.markdown:
         atomic_write_text(args.markdown, "\n".join(lines) + "\n")

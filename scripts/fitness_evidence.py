@@ -44,23 +44,33 @@ def candidate_rules(available: set[str]) -> dict[str, Callable[[Sequence[dict[st
         "es": ProxyFitness("es"),
         "es upper half, then logsynflow (previous rule)": es_upper_half_then_size,
         "log-rank es + logsynflow": LogRankFusion((("es", 1.0), ("logsynflow", 1.0))),
-        "log-rank es + logsynflow + skip_length": LogRankFusion((("es", 1.0), ("logsynflow", 1.0), ("skip_length", 1.0))),
+        "log-rank es + logsynflow + skip_length": LogRankFusion(
+            (("es", 1.0), ("logsynflow", 1.0), ("skip_length", 1.0))
+        ),
         "max-norm es + logsynflow + skip_length": MaxNormalisedSum(("es", "logsynflow", "skip_length")),
     }
     if "naswot" in available:
-        rules["FreeREA: max-norm naswot + logsynflow + skip_length"] = MaxNormalisedSum(("naswot", "logsynflow", "skip_length"))
+        rules["FreeREA: max-norm naswot + logsynflow + skip_length"] = MaxNormalisedSum(
+            ("naswot", "logsynflow", "skip_length")
+        )
     if {"meco", "az_nas"} <= available:
         for second in ("meco", "az_nas"):
             rules[f"z: es + {second} + log logsynflow + 0.5·skip"] = ZScoreSum(
-                (("es", 1.0, "identity"), (second, 1.0, "identity"), ("logsynflow", 1.0, "signed_log"),
-                 ("skip_length", 0.5, "identity")))
+                (
+                    ("es", 1.0, "identity"),
+                    (second, 1.0, "identity"),
+                    ("logsynflow", 1.0, "signed_log"),
+                    ("skip_length", 0.5, "identity"),
+                )
+            )
     for topo in ("es", "meco", "az_nas"):
         if topo not in available:
             continue
         for w_topo in (0.5, 1.0, 2.0):
             for w_skip in (0.0, 0.5, 1.0):
                 rules[f"z: {w_topo:g}·{topo} + log logsynflow + {w_skip:g}·skip"] = ZScoreSum(
-                    ((topo, w_topo, "identity"), ("logsynflow", 1.0, "signed_log"), ("skip_length", w_skip, "identity")))
+                    ((topo, w_topo, "identity"), ("logsynflow", 1.0, "signed_log"), ("skip_length", w_skip, "identity"))
+                )
     return rules
 
 
@@ -76,10 +86,11 @@ def main() -> int:
     rows = {r["arch_str"]: r for r in csv.DictReader(args.csv.open())}
     _, table = read_table(args.scores)
     archs = [a for a in rows if a in table]
-    available = {k for k in table[archs[0]] if k != "arch" and not k.startswith("seconds_")
-                 and all(k in table[a] for a in archs)}
+    available = {
+        k for k in table[archs[0]] if k != "arch" and not k.startswith("seconds_") and all(k in table[a] for a in archs)
+    }
     scores = [{k: float(table[a][k]) for k in available} for a in archs]
-    for arch, s in zip(archs, scores):
+    for arch, s in zip(archs, scores, strict=True):
         lengths = space.skip_lengths(space.decode(arch))
         s["skip_length"] = sum(lengths) / len(lengths) if lengths else 0.0
     accuracy = np.array([float(rows[a][args.accuracy_column]) for a in archs])
@@ -99,8 +110,10 @@ def main() -> int:
     halves = []
     for _ in range(10):
         perm = rng.permutation(len(archs))
-        halves += [budgets(np.sort(perm[: len(perm) // 2]), range(10, 101, 5)),
-                   budgets(np.sort(perm[len(perm) // 2:]), range(10, 101, 5))]
+        halves += [
+            budgets(np.sort(perm[: len(perm) // 2]), range(10, 101, 5)),
+            budgets(np.sort(perm[len(perm) // 2 :]), range(10, 101, 5)),
+        ]
 
     def regret(rule, budget_list: list[np.ndarray]) -> np.ndarray:
         out = []
@@ -111,16 +124,26 @@ def main() -> int:
             out.append(accuracy[idx].max() - accuracy[idx[best]])
         return np.array(out)
 
-    lines = ["| rule | 8-budget grid | per budget (px 25/50/75/100, pi 25/50/75/100) | fine grid (38) | fine grid on halves (20) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| rule | 8-budget grid | per budget (px 25/50/75/100, pi 25/50/75/100) | fine grid (38) "
+        "| fine grid on halves (20) |",
+        "|---|---|---|---|---|",
+    ]
     results = []
     for name, rule in candidate_rules(available).items():
         g8 = regret(rule, grid8)
-        results.append((float(np.mean([regret(rule, h).mean() for h in halves])), name, g8, float(regret(rule, fine).mean())))
+        results.append(
+            (float(np.mean([regret(rule, h).mean() for h in halves])), name, g8, float(regret(rule, fine).mean()))
+        )
     for halves_mean, name, g8, fine_mean in sorted(results, key=lambda r: r[0]):
-        lines.append(f"| {name} | {g8.mean():.3f} | {' '.join(f'{x:.2f}' for x in g8)} | {fine_mean:.3f} | {halves_mean:.3f} |")
+        lines.append(
+            f"| {name} | {g8.mean():.3f} | {' '.join(f'{x:.2f}' for x in g8)} | {fine_mean:.3f} | {halves_mean:.3f} |"
+        )
     text = "\n".join(lines)
-    print(f"{len(archs)} dev archs; exhaustive regret (oracle − pick, {args.accuracy_column}), sorted by the halves column\n")
+    print(
+        f"{len(archs)} dev archs; exhaustive regret (oracle − pick, {args.accuracy_column}), "
+        "sorted by the halves column\n"
+    )
     print(text)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)

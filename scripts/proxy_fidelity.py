@@ -78,8 +78,9 @@ def main() -> int:
     rng = random.Random(args.seed)
     sampled = [space.sample(rng) for _ in range(args.archs)]
     groups = {"across sizes": [sampled]}
-    groups["within one size genome"] = [topology_mutants(space, space.sample(rng), args.mutants, rng)
-                                        for _ in range(args.genomes)]
+    groups["within one size genome"] = [
+        topology_mutants(space, space.sample(rng), args.mutants, rng) for _ in range(args.genomes)
+    ]
     console = Console(stderr=True)
     scores: dict[str, dict[int, list[np.ndarray]]] = {setting: {} for setting in groups}
     seconds: dict[int, float] = {}
@@ -90,33 +91,61 @@ def main() -> int:
             if setting == "across sizes":
                 seconds[resolution] = results[0][1]
         console.print(f"resolution {resolution}: {seconds[resolution]:.3f} s/arch")
-    report: dict[str, Any] = {"space": args.space, "reference_resolution": reference, "archs": len(sampled),
-                              "mutants": args.mutants, "genomes": args.genomes, "seed": args.seed, "rows": []}
+    report: dict[str, Any] = {
+        "space": args.space,
+        "reference_resolution": reference,
+        "archs": len(sampled),
+        "mutants": args.mutants,
+        "genomes": args.genomes,
+        "seed": args.seed,
+        "rows": [],
+    }
     for setting, by_res in scores.items():
         for resolution in resolutions[:-1]:
             for j, proxy in enumerate(proxies):
-                rho = np.mean([stats.spearmanr(low[:, j], ref[:, j]).statistic
-                               for low, ref in zip(by_res[resolution], by_res[reference])])
-                report["rows"].append({"setting": setting, "resolution": resolution, "proxy": proxy,
-                                       "spearman_vs_reference": float(rho), "seconds_per_arch": seconds[resolution]})
+                rho = np.mean(
+                    [
+                        stats.spearmanr(low[:, j], ref[:, j]).statistic
+                        for low, ref in zip(by_res[resolution], by_res[reference], strict=True)
+                    ]
+                )
+                report["rows"].append(
+                    {
+                        "setting": setting,
+                        "resolution": resolution,
+                        "proxy": proxy,
+                        "spearman_vs_reference": float(rho),
+                        "seconds_per_arch": seconds[resolution],
+                    }
+                )
     report["reference_seconds_per_arch"] = seconds[reference]
-    agree = [r for r in resolutions[:-1]
-             if all(row["spearman_vs_reference"] >= 0.9 for row in report["rows"] if row["resolution"] == r)]
+    agree = [
+        r
+        for r in resolutions[:-1]
+        if all(row["spearman_vs_reference"] >= 0.9 for row in report["rows"] if row["resolution"] == r)
+    ]
     report["cheapest_faithful_resolution"] = min(agree, key=lambda r: seconds[r]) if agree else reference
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    table = Table(title=f"{args.space}: Spearman of each proxy at R vs at {reference} (seed {args.seed}); "
-                        f"{reference}: {seconds[reference]:.3f} s/arch", title_justify="left")
+    table = Table(
+        title=f"{args.space}: Spearman of each proxy at R vs at {reference} (seed {args.seed}); "
+        f"{reference}: {seconds[reference]:.3f} s/arch",
+        title_justify="left",
+    )
     table.add_column("R")
     for setting in scores:
         for proxy in proxies:
             table.add_column(f"{proxy}\n{setting}")
     table.add_column("s/arch (all proxies)")
     for resolution in resolutions[:-1]:
-        cells = [f"{row['spearman_vs_reference']:.2f}" for setting in scores for proxy in proxies
-                 for row in report["rows"] if row["setting"] == setting and row["proxy"] == proxy
-                 and row["resolution"] == resolution]
+        cells = [
+            f"{row['spearman_vs_reference']:.2f}"
+            for setting in scores
+            for proxy in proxies
+            for row in report["rows"]
+            if row["setting"] == setting and row["proxy"] == proxy and row["resolution"] == resolution
+        ]
         table.add_row(str(resolution), *cells, f"{seconds[resolution]:.3f}")
     Console(width=160).print(table)
     print(f"cheapest resolution agreeing at >= 0.9 everywhere: {report['cheapest_faithful_resolution']}")

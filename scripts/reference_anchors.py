@@ -69,33 +69,46 @@ def size_pairs(refs: list[Any], values: dict[str, float]) -> dict[str, Any]:
 
 def correlations(scores: list[float], top1: list[float]) -> dict[str, Any]:
     """Spearman / Kendall of finite scores vs published top-1 (nan when fewer than 3 or constant)."""
-    pairs = [(s, t) for s, t in zip(scores, top1) if math.isfinite(s)]
+    pairs = [(s, t) for s, t in zip(scores, top1, strict=True) if math.isfinite(s)]
     n = len(pairs)
     if n < 3 or len({s for s, _ in pairs}) < 2:
         return {"n": n, "spearman": float("nan"), "kendall": float("nan")}
-    x, y = zip(*pairs)
-    return {"n": n, "spearman": float(stats.spearmanr(x, y).statistic), "kendall": float(stats.kendalltau(x, y).statistic)}
+    x, y = zip(*pairs, strict=True)
+    return {
+        "n": n,
+        "spearman": float(stats.spearmanr(x, y).statistic),
+        "kendall": float(stats.kendalltau(x, y).statistic),
+    }
 
 
-def score_references(space: Any, names: list[str], resolutions: list[int], seed: int) -> dict[str, dict[int, dict[str, float]]]:
+def score_references(
+    space: Any, names: list[str], resolutions: list[int], seed: int
+) -> dict[str, dict[int, dict[str, float]]]:
     result: dict[str, dict[int, dict[str, float]]] = {}
     for ref in REFERENCES.values():
         result[ref.name] = {}
         for r in resolutions:
             started = time.perf_counter()
-            result[ref.name][r] = {k: float(v) for k, v in
-                                   score_architecture(space, ref.encoding, names, seed=seed, resolution=r).items()}
+            result[ref.name][r] = {
+                k: float(v) for k, v in score_architecture(space, ref.encoding, names, seed=seed, resolution=r).items()
+            }
             err.print(f"scored {ref.name} at {r}px in {time.perf_counter() - started:.1f} s")
     return result
 
 
-def compare_with_search(space: Any, ref_name: str, ref_scores: dict[str, float], src: Any, args: argparse.Namespace,
-                        latency_ms: float) -> dict[str, Any]:
+def compare_with_search(
+    space: Any, ref_name: str, ref_scores: dict[str, float], src: Any, args: argparse.Namespace, latency_ms: float
+) -> dict[str, Any]:
     """Search under the reference's latency; the winner vs the reference by the winner fitness."""
     ref = REFERENCES[ref_name]
     strategy = make_strategy("cyclic")
-    config = SearchConfig(space=REFERENCE_SPACE, constraints=Constraints(latency_ms=latency_ms),
-                          strategy=strategy, evaluations=args.evaluations, seed=args.seed)
+    config = SearchConfig(
+        space=REFERENCE_SPACE,
+        constraints=Constraints(latency_ms=latency_ms),
+        strategy=strategy,
+        evaluations=args.evaluations,
+        seed=args.seed,
+    )
     run_dir = Path(args.out) / f"{ref_name}-n{args.evaluations}-seed{args.seed}"
     started = time.perf_counter()
     reported = [0]
@@ -104,18 +117,33 @@ def compare_with_search(space: Any, ref_name: str, ref_scores: dict[str, float],
         if state.evaluations // 25 > reported[0] or state.done:
             reported[0] = state.evaluations // 25
             where = phase.name if phase is not None else "done"
-            err.print(f"  {ref_name}: {state.evaluations}/{args.evaluations} evaluated ({where}), "
-                      f"{time.perf_counter() - started:.0f} s")
+            err.print(
+                f"  {ref_name}: {state.evaluations}/{args.evaluations} evaluated ({where}), "
+                f"{time.perf_counter() - started:.0f} s"
+            )
 
     reused = (run_dir / "best.json").exists()  # a finished run: run_search only rewrites its results
-    result = run_search(config, src, run_dir, device=args.device, workers=args.workers,
-                        resume=(run_dir / "checkpoint.json").exists(), on_step=progress)
+    result = run_search(
+        config,
+        src,
+        run_dir,
+        device=args.device,
+        workers=args.workers,
+        resume=(run_dir / "checkpoint.json").exists(),
+        on_step=progress,
+    )
     wall_s = time.perf_counter() - started
     best = result["best"]
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines() if line.strip()]
     # the reference scored exactly as the search scores a candidate (its seed, proxies, resolution, batch size)
-    searched = score_architecture(space, ref.encoding, list(config.scored_proxies), seed=config.seed,
-                                  resolution=config.proxy_resolution, batch_size=config.proxy_batch_size)
+    searched = score_architecture(
+        space,
+        ref.encoding,
+        list(config.scored_proxies),
+        seed=config.seed,
+        resolution=config.proxy_resolution,
+        batch_size=config.proxy_batch_size,
+    )
     for name in config.scored_proxies:
         a, b = ref_scores.get(name, float("nan")), float(searched[name])
         if math.isfinite(a) and math.isfinite(b) and abs(a - b) > 1e-6 * max(1.0, abs(a)):
@@ -152,12 +180,18 @@ def compare_with_search(space: Any, ref_name: str, ref_scores: dict[str, float],
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--evaluations", type=int, default=200, help="search budget per reference (default 200)")
-    parser.add_argument("--search", action=argparse.BooleanOptionalAction, default=True,
-                        help="run the searches of part b (default on; --no-search: scores and latency only)")
+    parser.add_argument(
+        "--search",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the searches of part b (default on; --no-search: scores and latency only)",
+    )
     parser.add_argument("--device", default="host-cpu", help="latency device with a table (default host-cpu)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="scoring processes per search (default 1)")
-    parser.add_argument("--out", default="runs/reference_anchors", help="run directories go to OUT/<reference>-n<N>-seed<S>")
+    parser.add_argument(
+        "--out", default="runs/reference_anchors", help="run directories go to OUT/<reference>-n<N>-seed<S>"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout instead of tables")
     args = parser.parse_args(argv)
 
@@ -173,10 +207,16 @@ def main(argv: list[str] | None = None) -> int:
 
     # a. proxies vs published accuracy
     scores = score_references(space, names, resolutions, args.seed)
-    ranking = {name: {r: {**correlations([scores[ref.name][r][name] for ref in refs], top1),
-                          "same_size": size_pairs(refs, {ref.name: scores[ref.name][r][name] for ref in refs})}
-                      for r in resolutions}
-               for name in names}
+    ranking = {
+        name: {
+            r: {
+                **correlations([scores[ref.name][r][name] for ref in refs], top1),
+                "same_size": size_pairs(refs, {ref.name: scores[ref.name][r][name] for ref in refs}),
+            }
+            for r in resolutions
+        }
+        for name in names
+    }
 
     # b. latency, search, comparison
     src = load_latency_source(space=space, device=args.device, table=None, latency_column=None, resolution=None)
@@ -185,19 +225,32 @@ def main(argv: list[str] | None = None) -> int:
         latency = float(src.predict_ms(space, ref.encoding))
         anchors[ref.name] = {"latency_ms": latency}
         if args.search:
-            err.print(f"search for {ref.name}: latency <= {latency:.3f} ms on {args.device}, "
-                      f"{args.evaluations} evaluations")
-            anchors[ref.name].update(compare_with_search(space, ref.name, scores[ref.name][proxy_resolution],
-                                                         src, args, latency))
+            err.print(
+                f"search for {ref.name}: latency <= {latency:.3f} ms on {args.device}, {args.evaluations} evaluations"
+            )
+            anchors[ref.name].update(
+                compare_with_search(space, ref.name, scores[ref.name][proxy_resolution], src, args, latency)
+            )
     total_s = time.perf_counter() - total_start
 
     doc = {
-        "space": REFERENCE_SPACE, "seed": args.seed, "device": args.device, "evaluations": args.evaluations,
-        "strategy": strategy.to_json(), "proxies": names, "resolutions": resolutions,
-        "references": {r.name: {"encoding": r.encoding, "published_top1": r.published_top1,
-                                "published_params_m": r.published_params_m,
-                                "scores": {str(res): scores[r.name][res] for res in resolutions},
-                                **anchors[r.name]} for r in refs},
+        "space": REFERENCE_SPACE,
+        "seed": args.seed,
+        "device": args.device,
+        "evaluations": args.evaluations,
+        "strategy": strategy.to_json(),
+        "proxies": names,
+        "resolutions": resolutions,
+        "references": {
+            r.name: {
+                "encoding": r.encoding,
+                "published_top1": r.published_top1,
+                "published_params_m": r.published_params_m,
+                "scores": {str(res): scores[r.name][res] for res in resolutions},
+                **anchors[r.name],
+            }
+            for r in refs
+        },
         "ranking": {name: {str(res): ranking[name][res] for res in resolutions} for name in names},
         "wall_s": round(total_s, 1),
     }
@@ -223,21 +276,25 @@ def _fmt(value: float, spec: str = ".3g") -> str:
     return "nan" if not math.isfinite(value) else format(value, spec)
 
 
-def print_tables(doc: dict[str, Any], refs: list[Any], names: list[str], resolutions: list[int],
-                 args: argparse.Namespace) -> None:
+def print_tables(
+    doc: dict[str, Any], refs: list[Any], names: list[str], resolutions: list[int], args: argparse.Namespace
+) -> None:
     table = Table(title=f"Proxy scores of the references (seed {args.seed})", title_justify="left")
     table.add_column("proxy @ px")
     for ref in refs:
         table.add_column(f"{ref.name} ({ref.published_top1:.1f}%)", justify="right")
     for res in resolutions:
         for name in names:
-            table.add_row(f"{name} @ {res}", *[_fmt(doc["references"][ref.name]["scores"][str(res)][name], ".4g")
-                                               for ref in refs])
+            table.add_row(
+                f"{name} @ {res}", *[_fmt(doc["references"][ref.name]["scores"][str(res)][name], ".4g") for ref in refs]
+            )
     out.print(table)
 
-    table = Table(title="Proxy score vs published ImageNet top-1 over the 6 references "
-                        "(same size: EdgeNeXt vs MobileViT at XXS / XS / S, pairs the proxy orders right)",
-                  title_justify="left")
+    table = Table(
+        title="Proxy score vs published ImageNet top-1 over the 6 references "
+        "(same size: EdgeNeXt vs MobileViT at XXS / XS / S, pairs the proxy orders right)",
+        title_justify="left",
+    )
     table.add_column("proxy")
     for res in resolutions:
         table.add_column(f"Spearman@{res}", justify="right")
@@ -249,30 +306,56 @@ def print_tables(doc: dict[str, Any], refs: list[Any], names: list[str], resolut
             c = doc["ranking"][name][str(res)]
             suffix = "" if c["n"] == len(refs) else f" (n={c['n']})"
             pairs = c["same_size"]
-            cells += [_fmt(c["spearman"], "+.2f") + suffix, _fmt(c["kendall"], "+.2f") + suffix,
-                      f"{pairs['agree']}/{pairs['pairs']}" + (f" ({pairs['ties']} tied)" if pairs["ties"] else "")]
+            cells += [
+                _fmt(c["spearman"], "+.2f") + suffix,
+                _fmt(c["kendall"], "+.2f") + suffix,
+                f"{pairs['agree']}/{pairs['pairs']}" + (f" ({pairs['ties']} tied)" if pairs["ties"] else ""),
+            ]
         table.add_row(name, *cells)
     out.print(table)
 
-    table = Table(title=f"Search (cyclic, {args.evaluations} evaluations, seed {args.seed}) under each reference's "
-                        f"{args.device} latency, judged by the search's winner fitness", title_justify="left")
-    for column in ("reference", "latency ms", "winner ms", "winner fit", "ref fit", "winner >= ref", "ref rank",
-                   "winner #P M", "ref #P M", "search s"):
+    table = Table(
+        title=f"Search (cyclic, {args.evaluations} evaluations, seed {args.seed}) under each reference's "
+        f"{args.device} latency, judged by the search's winner fitness",
+        title_justify="left",
+    )
+    for column in (
+        "reference",
+        "latency ms",
+        "winner ms",
+        "winner fit",
+        "ref fit",
+        "winner >= ref",
+        "ref rank",
+        "winner #P M",
+        "ref #P M",
+        "search s",
+    ):
         table.add_column(column, justify="left" if column == "reference" else "right")
     for ref in refs:
         a = doc["references"][ref.name]
         if "winner" not in a:
             table.add_row(ref.name, f"{a['latency_ms']:.2f}", *["-"] * 8)
             continue
-        table.add_row(ref.name, f"{a['latency_ms']:.2f}", f"{a['winner_latency_ms']:.2f}", f"{a['winner_value']:+.2f}",
-                      f"{a['reference_value']:+.2f}", "yes" if a["winner_at_least_reference"] else "no",
-                      f"{a['reference_rank_in_group']}/{a['group_size']}", f"{a['winner_params_m']:.2f}",
-                      f"{a['reference_params_m']:.2f}",
-                      f"{a['search_s_recorded']:.0f}" + (" (reused)" if a["reused_run"] else ""))
+        table.add_row(
+            ref.name,
+            f"{a['latency_ms']:.2f}",
+            f"{a['winner_latency_ms']:.2f}",
+            f"{a['winner_value']:+.2f}",
+            f"{a['reference_value']:+.2f}",
+            "yes" if a["winner_at_least_reference"] else "no",
+            f"{a['reference_rank_in_group']}/{a['group_size']}",
+            f"{a['winner_params_m']:.2f}",
+            f"{a['reference_params_m']:.2f}",
+            f"{a['search_s_recorded']:.0f}" + (" (reused)" if a["reused_run"] else ""),
+        )
     out.print(table)
     if args.search:
-        out.print(f"fitness: {next(iter(doc['references'].values())).get('fitness', '')}; group = the run's history "
-                  "plus the reference", soft_wrap=True)
+        out.print(
+            f"fitness: {next(iter(doc['references'].values())).get('fitness', '')}; group = the run's history "
+            "plus the reference",
+            soft_wrap=True,
+        )
         for ref in refs:
             out.print(f"{ref.name} winner: {doc['references'][ref.name]['winner']}", soft_wrap=True)
     out.print(f"total wall time {doc['wall_s']:.0f} s")

@@ -15,19 +15,67 @@ from hwnas.cli.output import emit_json, stderr, stdout
 
 
 def export(
-    target: Annotated[str, typer.Argument(metavar="RUN_DIR | ARCH",
-                                          help="A `hwnas search` run directory, or an architecture encoding with --space.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the artifacts and the model card (created whole or not at all).")],
-    space: Annotated[str | None, typer.Option("--space", "-s", help="Space of ARCH (exporting an encoding, not a run directory).")] = None,
-    formats: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: onnx, ort, int8, coreml, tensorrt (onnx is always written). Example: onnx,ort,int8")] = "onnx",
-    weights: Annotated[Path | None, typer.Option("--weights", help="A PyTorch state dict for the architecture (default: untrained initial weights).")] = None,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN_DIR | ARCH", help="A `hwnas search` run directory, or an architecture encoding with --space."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Directory for the artifacts and the model card (created whole or not at all)."
+        ),
+    ],
+    space: Annotated[
+        str | None, typer.Option("--space", "-s", help="Space of ARCH (exporting an encoding, not a run directory).")
+    ] = None,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Comma-separated: onnx, ort, int8, coreml, tensorrt (onnx is always written). Example: onnx,ort,int8",
+        ),
+    ] = "onnx",
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights", help="A PyTorch state dict for the architecture (default: untrained initial weights)."
+        ),
+    ] = None,
     num_classes: NumClassesOpt = None,
     resolution: ResolutionOpt = None,
-    precision: Annotated[str | None, typer.Option("--precision", help="fp32|fp16|int8: compute precision of coreml/tensorrt; int8 also adds the int8 format.")] = None,
-    calibration: Annotated[Path | None, typer.Option("--calibration", help="Images for INT8 calibration and real-image parity: a folder or an .npz with 'images' [, 'labels'].")] = None,
-    dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="ONNX/ORT/INT8 files accept any batch size.")] = False,
-    device: Annotated[str | None, typer.Option("--device", "-d", help="Target device (default: the run's, else host-cpu): its table predicts, it times.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the initial weights, random parity inputs and calibration subset (default: the run's, else 0).")] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision", help="fp32|fp16|int8: compute precision of coreml/tensorrt; int8 also adds the int8 format."
+        ),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration",
+            help="Images for INT8 calibration and real-image parity: a folder or an .npz with 'images' [, 'labels'].",
+        ),
+    ] = None,
+    dynamic_batch: Annotated[
+        bool, typer.Option("--dynamic-batch", help="ONNX/ORT/INT8 files accept any batch size.")
+    ] = False,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", "-d", help="Target device (default: the run's, else host-cpu): its table predicts, it times."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Seed of the initial weights, random parity inputs and calibration subset "
+            "(default: the run's, else 0).",
+        ),
+    ] = None,
     measure: Annotated[bool, typer.Option("--measure/--no-measure", help="Time every file on its device.")] = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out directory.")] = False,
     json_out: JsonOpt = False,
@@ -35,12 +83,29 @@ def export(
     """Export RUN_DIR's winner (or ARCH) as ONNX / ORT / INT8 / Core ML / TensorRT files with a model card."""
     from hwnas.export import ExportRequest, export_model
 
-    request = ExportRequest(target=target, out=out, space=space, formats=tuple(formats.split(",")), weights=weights,
-                            num_classes=num_classes, resolution=resolution, precision=precision,
-                            calibration=calibration, dynamic_batch=dynamic_batch, device=device, seed=seed,
-                            measure=measure, overwrite=overwrite)
-    with Progress(SpinnerColumn(), TextColumn("[bold]export[/bold] {task.description}"), TimeElapsedColumn(),
-                  console=stderr, transient=True) as progress:
+    request = ExportRequest(
+        target=target,
+        out=out,
+        space=space,
+        formats=tuple(formats.split(",")),
+        weights=weights,
+        num_classes=num_classes,
+        resolution=resolution,
+        precision=precision,
+        calibration=calibration,
+        dynamic_batch=dynamic_batch,
+        device=device,
+        seed=seed,
+        measure=measure,
+        overwrite=overwrite,
+    )
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]export[/bold] {task.description}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    ) as progress:
         task = progress.add_task("starting", total=None)
         card = export_model(request, on_step=lambda text: progress.update(task, description=text))
     if json_out:
@@ -53,15 +118,23 @@ def _print_summary(card: dict) -> None:
     from hwnas.export.card import latency_summary
 
     arch = card["architecture"]
-    stdout.print(f"[bold]{card['name']}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
-                 f"#Params {arch['params_m']:.3f} M, FLOPs {arch['flops_m']:.1f} M")
+    stdout.print(
+        f"[bold]{card['name']}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
+        f"#Params {arch['params_m']:.3f} M, FLOPs {arch['flops_m']:.1f} M"
+    )
     stdout.print(f"arch {escape(arch['encoding'])}", soft_wrap=True)
     if card["weights"]["kind"] == "initial":
         stdout.print("[yellow]weights: untrained initial weights (pass --weights for a trained model)[/yellow]")
     table = Table("format", "file", "prec.", "MB", "parity with PyTorch", "latency", title_justify="left")
     for a in card["artifacts"]:
-        table.add_row(a["format"], a["file"], a["precision"], f"{a['size_bytes'] / 1e6:.2f}", _parity(a["parity"]),
-                      _latency(a["latency"]))
+        table.add_row(
+            a["format"],
+            a["file"],
+            a["precision"],
+            f"{a['size_bytes'] / 1e6:.2f}",
+            _parity(a["parity"]),
+            _latency(a["latency"]),
+        )
     stdout.print(table)
     for line in latency_summary(card):
         stdout.print(escape(line))

@@ -24,16 +24,36 @@ from hwnas.devices import DEFAULT_DEVICE, list_devices, load_device
 from hwnas.errors import UsageError
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
-DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="Device name, alias or YAML path (see `hwnas devices`), e.g. host-cpu or jetson.")]
-TablesDirOpt = Annotated[Path | None, typer.Option("--tables-dir", help="Folder of latency tables (default: $HWNAS_TABLES_DIR or the repo's latency_tables/).")]
-WorkDirOpt = Annotated[Path | None, typer.Option("--work-dir", help="Cache of exported models (default: $HWNAS_CACHE_DIR or ~/.cache/hwnas).")]
+DeviceOpt = Annotated[
+    str,
+    typer.Option(
+        "--device", "-d", help="Device name, alias or YAML path (see `hwnas devices`), e.g. host-cpu or jetson."
+    ),
+]
+TablesDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tables-dir", help="Folder of latency tables (default: $HWNAS_TABLES_DIR or the repo's latency_tables/)."
+    ),
+]
+WorkDirOpt = Annotated[
+    Path | None,
+    typer.Option("--work-dir", help="Cache of exported models (default: $HWNAS_CACHE_DIR or ~/.cache/hwnas)."),
+]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run where it stopped.")]
 
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Progress]:
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[item]}", style="dim"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[item]}", style="dim"),
+    )
     with Progress(*columns, console=stderr, transient=False) as progress:
         yield progress
 
@@ -50,8 +70,12 @@ def devices(json_out: JsonOpt = False) -> None:
         if path.exists():
             doc = LatencyTable.load(path)
             validation = doc.data.get("validation") or {}
-            entry["table"] = {"path": str(path), "entries": len(doc.entries), "complete": bool(doc.data.get("complete")),
-                              "within_10pct": (validation.get("calibrated") or {}).get("within_10pct")}
+            entry["table"] = {
+                "path": str(path),
+                "entries": len(doc.entries),
+                "complete": bool(doc.data.get("complete")),
+                "within_10pct": (validation.get("calibrated") or {}).get("within_10pct"),
+            }
         rows.append(entry)
     if json_out:
         emit_json(rows)
@@ -70,8 +94,7 @@ def devices(json_out: JsonOpt = False) -> None:
                 status += f", {t['within_10pct']:.0%} in ±10%"
         threads = f", {row['threads']} thread{'s' if row['threads'] != 1 else ''}" if row["threads"] else ""
         aliases = "\n[dim]" + ", ".join(row["aliases"]) + "[/dim]" if row["aliases"] else ""
-        table.add_row(row["name"] + aliases, f"{row['runtime']} {row['precision']}{threads}",
-                      row["where"], status)
+        table.add_row(row["name"] + aliases, f"{row['runtime']} {row['precision']}{threads}", row["where"], status)
     stdout.print(table)
 
 
@@ -80,10 +103,17 @@ def profile(
     space: SpaceOpt = DEFAULT_SPACE,
     resolution: ResolutionOpt = None,
     num_classes: NumClassesOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N blocks of the space (the table stays incomplete; --resume continues).")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", help="Only the first N blocks of the space (the table stays incomplete; --resume continues)."
+        ),
+    ] = None,
     resume: ResumeOpt = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start a new table even if one exists.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Table file (default: latency_tables/<device>.json).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Table file (default: latency_tables/<device>.json).")
+    ] = None,
     tables_dir: TablesDirOpt = None,
     work_dir: WorkDirOpt = None,
     json_out: JsonOpt = False,
@@ -101,34 +131,70 @@ def profile(
         def on_block(done: Any) -> None:
             progress.update(task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
 
-        summary = profile_device(dev, space=space, resolution=resolution, num_classes=num_classes, limit=limit,
-                                 resume=resume, overwrite=overwrite, output=output, tables_dir=tables_dir,
-                                 work_dir=work_dir, on_start=on_start, on_block=on_block)
+        summary = profile_device(
+            dev,
+            space=space,
+            resolution=resolution,
+            num_classes=num_classes,
+            limit=limit,
+            resume=resume,
+            overwrite=overwrite,
+            output=output,
+            tables_dir=tables_dir,
+            work_dir=work_dir,
+            on_start=on_start,
+            on_block=on_block,
+        )
     if json_out:
         emit_json(summary.to_dict())
         return
-    table = Table(title=f"latency table for {summary.device} ({summary.runtime})", title_justify="left", show_header=False)
+    table = Table(
+        title=f"latency table for {summary.device} ({summary.runtime})", title_justify="left", show_header=False
+    )
     table.add_column("what")
     table.add_column("value")
     table.add_row("file", str(summary.path))
-    table.add_row("entries", f"{summary.entries} of {summary.expected_entries}" + ("" if summary.complete else " (incomplete: --resume continues)"))
+    table.add_row(
+        "entries",
+        f"{summary.entries} of {summary.expected_entries}"
+        + ("" if summary.complete else " (incomplete: --resume continues)"),
+    )
     per = f", {summary.rounds} rounds per block" if summary.rounds > 1 else ""
-    table.add_row("measured now", f"{summary.measured} block timings ({summary.already_present} already in the table{per})")
+    table.add_row(
+        "measured now", f"{summary.measured} block timings ({summary.already_present} already in the table{per})"
+    )
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     table.add_row("export", f"{summary.export_s:.1f} s ({summary.exported} models exported)")
-    table.add_row("timed runs", f"{summary.timed_s:.1f} s = {summary.timed_share:.0%} of wall time "
-                  f"(overhead {summary.overhead_share:.0%}; load + warm-up {summary.setup_s:.1f} s)")
+    table.add_row(
+        "timed runs",
+        f"{summary.timed_s:.1f} s = {summary.timed_share:.0%} of wall time "
+        f"(overhead {summary.overhead_share:.0%}; load + warm-up {summary.setup_s:.1f} s)",
+    )
     stdout.print(table)
 
 
 def latency(
     arch: Annotated[str, typer.Argument(help="Architecture encoding (quote it in the shell).")],
     space: SpaceOpt = DEFAULT_SPACE,
-    device: Annotated[str | None, typer.Option("--device", "-d", help="Device name, alias or YAML path (default: host-cpu unless --table is given).")] = None,
-    table: Annotated[Path | None, typer.Option("--table", help="A latency table file instead of the device's: block table JSON, or whole-arch CSV / JSON.")] = None,
-    latency_column: Annotated[str | None, typer.Option("--latency-column", help="Column of a whole-arch CSV, e.g. pixel3_latency_ms.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", "-d", help="Device name, alias or YAML path (default: host-cpu unless --table is given)."
+        ),
+    ] = None,
+    table: Annotated[
+        Path | None,
+        typer.Option(
+            "--table", help="A latency table file instead of the device's: block table JSON, or whole-arch CSV / JSON."
+        ),
+    ] = None,
+    latency_column: Annotated[
+        str | None, typer.Option("--latency-column", help="Column of a whole-arch CSV, e.g. pixel3_latency_ms.")
+    ] = None,
     resolution: ResolutionOpt = None,
-    measure: Annotated[bool, typer.Option("--measure", help="Also export the whole network and time it on the device.")] = False,
+    measure: Annotated[
+        bool, typer.Option("--measure", help="Also export the whole network and time it on the device.")
+    ] = False,
     tables_dir: TablesDirOpt = None,
     work_dir: WorkDirOpt = None,
     json_out: JsonOpt = False,
@@ -139,12 +205,18 @@ def latency(
     sp = get_space(space)
     text = sp.encode(sp.decode(arch))
     dev = load_device(device or DEFAULT_DEVICE) if device is not None or table is None or measure else None
-    source = load_latency_source(space=sp, device=dev, table=table, latency_column=latency_column,
-                                 resolution=resolution, tables_dir=tables_dir)
+    source = load_latency_source(
+        space=sp, device=dev, table=table, latency_column=latency_column, resolution=resolution, tables_dir=tables_dir
+    )
     predicted = source.predict_ms(sp, text, resolution=resolution)
-    result: dict[str, Any] = {"arch": text, "space": sp.name, "device": dev.name if dev else None,
-                              "resolution": resolution or sp.default_resolution, "predicted_ms": predicted,
-                              "source": source.describe()}
+    result: dict[str, Any] = {
+        "arch": text,
+        "space": sp.name,
+        "device": dev.name if dev else None,
+        "resolution": resolution or sp.default_resolution,
+        "predicted_ms": predicted,
+        "source": source.describe(),
+    }
     if measure:
         assert dev is not None
         stats = measure_end_to_end(sp, text, dev, resolution=resolution, work_dir=work_dir)
@@ -160,9 +232,11 @@ def latency(
     stdout.print(f"predicted  {predicted:9.3f} ms   ({kind}: {result['source'].get('path')})")
     if measure:
         st = result["measured"]
-        stdout.print(f"measured   {result['measured_ms']:9.3f} ms   ({st['estimator']} of {st['n']} runs; median "
-                     f"{st['median_ms']:.3f}, p10 {st['p10_ms']:.3f}, p90 {st['p90_ms']:.3f}; prediction error "
-                     f"{result['error_pct']:+.1f}%)")
+        stdout.print(
+            f"measured   {result['measured_ms']:9.3f} ms   ({st['estimator']} of {st['n']} runs; median "
+            f"{st['median_ms']:.3f}, p10 {st['p10_ms']:.3f}, p90 {st['p90_ms']:.3f}; prediction error "
+            f"{result['error_pct']:+.1f}%)"
+        )
 
 
 def validate_table_cmd(
@@ -172,7 +246,10 @@ def validate_table_cmd(
     space: SpaceOpt = DEFAULT_SPACE,
     resolution: ResolutionOpt = None,
     table: Annotated[Path | None, typer.Option("--table", help="Table file (default: the device's).")] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Where to write the predicted-vs-measured PNG (default: beside the table).")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Where to write the predicted-vs-measured PNG (default: beside the table)."),
+    ] = None,
     resume: ResumeOpt = False,
     tables_dir: TablesDirOpt = None,
     work_dir: WorkDirOpt = None,
@@ -193,25 +270,46 @@ def validate_table_cmd(
         def on_arch(done: Any) -> None:
             progress.update(task, completed=done.done, item=f"{done.measured_ms:8.2f} ms")
 
-        report = validate_table(dev, samples=samples, seed=seed, space=space, resolution=resolution, table=table,
-                                tables_dir=tables_dir, work_dir=work_dir, plot=plot, resume=resume,
-                                on_start=on_start, on_arch=on_arch)
+        report = validate_table(
+            dev,
+            samples=samples,
+            seed=seed,
+            space=space,
+            resolution=resolution,
+            table=table,
+            tables_dir=tables_dir,
+            work_dir=work_dir,
+            plot=plot,
+            resume=resume,
+            on_start=on_start,
+            on_arch=on_arch,
+        )
     if json_out:
         emit_json(report.to_dict())
         return
-    out = Table(title=f"{report.device}: block table vs {report.n} networks timed end to end (seed {report.seed})",
-                title_justify="left")
+    out = Table(
+        title=f"{report.device}: block table vs {report.n} networks timed end to end (seed {report.seed})",
+        title_justify="left",
+    )
     out.add_column("prediction")
     for column in ("in ±5%", "in ±10%", "MAPE", "bias", "worst", "Spearman"):
         out.add_column(column, justify="right", no_wrap=True)
     for name, fig in (("sum of blocks", report.uncalibrated), ("calibrated (LOO)", report.calibrated)):
-        out.add_row(name, f"{fig['within_5pct']:.0%}", f"{fig['within_10pct']:.0%}", f"{fig['mape_pct']:.2f}%",
-                    f"{fig['bias_pct']:+.2f}%", f"{fig['max_abs_error_pct']:.1f}%",
-                    "n/a" if fig["spearman"] is None else f"{fig['spearman']:.3f}")
+        out.add_row(
+            name,
+            f"{fig['within_5pct']:.0%}",
+            f"{fig['within_10pct']:.0%}",
+            f"{fig['mape_pct']:.2f}%",
+            f"{fig['bias_pct']:+.2f}%",
+            f"{fig['max_abs_error_pct']:.1f}%",
+            "n/a" if fig["spearman"] is None else f"{fig['spearman']:.3f}",
+        )
     stdout.print(out)
     cal = report.calibration
-    stdout.print(f"calibration: predicted = {cal.scale:.4f} x sum + {cal.offset_ms:+.4f} ms (LOO: each network "
-                 "predicted by a fit on the others)")
+    stdout.print(
+        f"calibration: predicted = {cal.scale:.4f} x sum + {cal.offset_ms:+.4f} ms (LOO: each network "
+        "predicted by a fit on the others)"
+    )
     stdout.print(f"table: {report.table_path}", soft_wrap=True)
     stdout.print(f"plot: {report.plot_path}", soft_wrap=True)
 

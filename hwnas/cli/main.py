@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeError as exc:
         if debug:
             raise
-        return _fail(f"a file is not UTF-8 text ({exc.reason})", 1)
+        return _fail(f"a file is not UTF-8 text ({getattr(exc, 'reason', exc)})", 1)
     if result == INTERRUPTED:  # typer 0.29 returns Ctrl-C as exit code 130 without a word
         return _interrupted(args)
     return result if isinstance(result, int) else 0

@@ -24,11 +24,21 @@ def _seed(value: int) -> int:
         raise UsageError(f"--seed must be from 0 to {MAX_SEED}, got {value}")
     return value
 
-SpaceOpt = Annotated[str, typer.Option("--space", "-s", help="Search space name (see `hwnas spaces`), e.g. hybrid or nb201.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for every random choice; same seed, same result.", callback=_seed)]
+
+SpaceOpt = Annotated[
+    str, typer.Option("--space", "-s", help="Search space name (see `hwnas spaces`), e.g. hybrid or nb201.")
+]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Seed for every random choice; same seed, same result.", callback=_seed)
+]
 ResolutionOpt = Annotated[
-    int | None, typer.Option("--resolution", "-r", help="Input resolution (default: the space's, 224 for hybrid, 32 for nb201).",
-                             callback=check_resolution)
+    int | None,
+    typer.Option(
+        "--resolution",
+        "-r",
+        help="Input resolution (default: the space's, 224 for hybrid, 32 for nb201).",
+        callback=check_resolution,
+    ),
 ]
 NumClassesOpt = Annotated[int | None, typer.Option("--num-classes", help="Classifier outputs (default: the space's).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,29 +22,87 @@ from hwnas.spaces import DEFAULT_SPACE, get_space
 
 def search(
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Latency budget in ms (from the table).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory for best.json, history.jsonl, pareto.png (default: a new runs/DEVICE-BUDGETms-TIME).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Run directory for best.json, history.jsonl, pareto.png (default: a new runs/DEVICE-BUDGETms-TIME).",
+        ),
+    ] = None,
     space: SpaceOpt = DEFAULT_SPACE,
-    device: Annotated[str | None, typer.Option("--device", "-d", help="Device name, alias or yaml; its table in latency_tables/ (default: host-cpu).")] = None,
-    latency_table: Annotated[Path | None, typer.Option("--latency-table", help="A latency table file (device JSON, or whole-arch CSV/JSON).")] = None,
-    latency_column: Annotated[str | None, typer.Option("--latency-column", help="Latency column of a whole-arch CSV, e.g. pixel3_latency_ms.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", "-d", help="Device name, alias or yaml; its table in latency_tables/ (default: host-cpu)."
+        ),
+    ] = None,
+    latency_table: Annotated[
+        Path | None, typer.Option("--latency-table", help="A latency table file (device JSON, or whole-arch CSV/JSON).")
+    ] = None,
+    latency_column: Annotated[
+        str | None, typer.Option("--latency-column", help="Latency column of a whole-arch CSV, e.g. pixel3_latency_ms.")
+    ] = None,
     params_m: Annotated[float | None, typer.Option("--params-m", help="Upper bound on #Params (millions).")] = None,
     flops_m: Annotated[float | None, typer.Option("--flops-m", help="Upper bound on FLOPs (millions).")] = None,
-    strategy: Annotated[str | None, typer.Option("--strategy", help="Search strategy: cyclic (default), single, random or freerea (see `hwnas strategies`).")] = None,
-    topology_proxy: Annotated[str | None, typer.Option("--topology-proxy", help="cyclic: fitness of topology phases (default es).")] = None,
-    size_proxy: Annotated[str | None, typer.Option("--size-proxy", help="cyclic: fitness of size phases (default logsynflow).")] = None,
-    topology_weight: Annotated[float | None, typer.Option("--topology-weight", help="cyclic: weight of the topology proxy in the winner rule (a sum of z-scores).")] = None,
-    skip_weight: Annotated[float | None, typer.Option("--skip-weight", help="cyclic: weight of the skip-length prior in the winner rule (cell spaces).")] = None,
-    budget_weight: Annotated[float | None, typer.Option("--budget-weight", help="cyclic: weight of the share of the budget a candidate uses, in the winner rule.")] = None,
-    proxy: Annotated[str | None, typer.Option("--proxy", help="single / random: the one proxy (--proxy alone means --strategy single).")] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy", help="Search strategy: cyclic (default), single, random or freerea (see `hwnas strategies`)."
+        ),
+    ] = None,
+    topology_proxy: Annotated[
+        str | None, typer.Option("--topology-proxy", help="cyclic: fitness of topology phases (default es).")
+    ] = None,
+    size_proxy: Annotated[
+        str | None, typer.Option("--size-proxy", help="cyclic: fitness of size phases (default logsynflow).")
+    ] = None,
+    topology_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--topology-weight", help="cyclic: weight of the topology proxy in the winner rule (a sum of z-scores)."
+        ),
+    ] = None,
+    skip_weight: Annotated[
+        float | None,
+        typer.Option("--skip-weight", help="cyclic: weight of the skip-length prior in the winner rule (cell spaces)."),
+    ] = None,
+    budget_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-weight", help="cyclic: weight of the share of the budget a candidate uses, in the winner rule."
+        ),
+    ] = None,
+    proxy: Annotated[
+        str | None,
+        typer.Option("--proxy", help="single / random: the one proxy (--proxy alone means --strategy single)."),
+    ] = None,
     cycles: Annotated[int | None, typer.Option("--cycles", help="cyclic: topology+size cycles (default 3).")] = None,
-    evaluations: Annotated[int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")] = None,
-    budget_s: Annotated[float | None, typer.Option("--budget-s", help="Stop after this many seconds of search.")] = None,
-    population: Annotated[int | None, typer.Option("--population", help="Ageing-evolution population size (default: the strategy's).")] = None,
-    tournament: Annotated[int | None, typer.Option("--tournament", help="Tournament size (default: the strategy's).")] = None,
+    evaluations: Annotated[
+        int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")
+    ] = None,
+    budget_s: Annotated[
+        float | None, typer.Option("--budget-s", help="Stop after this many seconds of search.")
+    ] = None,
+    population: Annotated[
+        int | None, typer.Option("--population", help="Ageing-evolution population size (default: the strategy's).")
+    ] = None,
+    tournament: Annotated[
+        int | None, typer.Option("--tournament", help="Tournament size (default: the strategy's).")
+    ] = None,
     seed: SeedOpt = 0,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")
+    ] = 1,
     resolution: ResolutionOpt = None,
-    proxy_resolution: Annotated[int | None, typer.Option("--proxy-resolution", help="Input resolution the proxies score at (default: the space's, see `hwnas spaces`).", callback=check_resolution)] = None,
+    proxy_resolution: Annotated[
+        int | None,
+        typer.Option(
+            "--proxy-resolution",
+            help="Input resolution the proxies score at (default: the space's, see `hwnas spaces`).",
+            callback=check_resolution,
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted search in --out.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -64,30 +122,55 @@ def search(
         stderr.print(f"writing the run to {out}")
     if evaluations is not None and budget_s is not None:
         raise UsageError("give --evaluations or --budget-s, not both")
-    chosen = build_strategy(strategy, proxy=proxy, topology_proxy=topology_proxy, size_proxy=size_proxy,
-                            topology_weight=topology_weight, skip_weight=skip_weight, budget_weight=budget_weight, cycles=cycles, population=population,
-                            tournament=tournament)
+    chosen = build_strategy(
+        strategy,
+        proxy=proxy,
+        topology_proxy=topology_proxy,
+        size_proxy=size_proxy,
+        topology_weight=topology_weight,
+        skip_weight=skip_weight,
+        budget_weight=budget_weight,
+        cycles=cycles,
+        population=population,
+        tournament=tournament,
+    )
     search_space = get_space(space)
     config = SearchConfig(
-        space=space, constraints=constraints, strategy=chosen,
+        space=space,
+        constraints=constraints,
+        strategy=chosen,
         evaluations=evaluations if evaluations is not None else (MAX_EVALUATIONS if budget_s else 500),
-        seed=seed, resolution=resolution, proxy_resolution=proxy_resolution,
+        seed=seed,
+        resolution=resolution,
+        proxy_resolution=proxy_resolution,
     )
     _check_proxies(config)
-    source = load_latency_source(space=search_space, device=device, table=latency_table, latency_column=latency_column,
-                                 resolution=resolution)
+    source = load_latency_source(
+        space=search_space, device=device, table=latency_table, latency_column=latency_column, resolution=resolution
+    )
     total = config.evaluations if budget_s is None else None
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[status]}"), console=stderr, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=stderr,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"search {space}", total=total, status="")
 
         def on_step(state, phase) -> None:
             where = f"cycle {phase.cycle + 1} {phase.name}" if phase else "done"
-            progress.update(task, completed=state.evaluations,
-                            status=f"{where} | infeasible {state.infeasible} (unknown latency {state.unknown_latency})")
+            progress.update(
+                task,
+                completed=state.evaluations,
+                status=f"{where} | infeasible {state.infeasible} (unknown latency {state.unknown_latency})",
+            )
 
-        result = run_search(config, source, out, device=device, workers=workers, resume=resume, budget_s=budget_s,
-                            on_step=on_step)
+        result = run_search(
+            config, source, out, device=device, workers=workers, resume=resume, budget_s=budget_s, on_step=on_step
+        )
     if json_out:
         emit_json(result)
         return
@@ -120,8 +203,11 @@ def _print_summary(result: dict) -> None:
     table.add_row("predicted latency", f"{lat:.3f} ms (target {target} ms)" if lat is not None else "unknown")
     table.add_row("#Params / FLOPs", f"{best['params_m']:.3f} M / {best['flops_m']:.1f} M")
     table.add_row("scores", ", ".join(f"{k} {v:.4g}" for k, v in best["scores"].items()))
-    table.add_row("evaluations", f"{run['evaluations']} scored, {run['infeasible']} infeasible "
-                                 f"({run['unknown_latency']} of unknown latency), {run['cache_hits']} cache hits")
+    table.add_row(
+        "evaluations",
+        f"{run['evaluations']} scored, {run['infeasible']} infeasible "
+        f"({run['unknown_latency']} of unknown latency), {run['cache_hits']} cache hits",
+    )
     table.add_row("wall time", f"{run['search_s']:.1f} s ({run['stop_reason']})")
     table.add_row("results", f"{result['out']}/best.json, history.jsonl, pareto.png")
     stdout.print(table)
@@ -132,24 +218,41 @@ def strategies(space: SpaceOpt = DEFAULT_SPACE, json_out: JsonOpt = False) -> No
     from hwnas.search.strategies import STRATEGIES
 
     search_space = get_space(space)
-    data = []
+    data: list[dict[str, Any]] = []
     for name in STRATEGIES.names():
         strategy = make_strategy(name)
         phases = strategy.phases(search_space, 500)
-        data.append({"name": name, "description": (type(strategy).__doc__ or "").strip().splitlines()[0],
-                     "defaults": strategy.to_json(), "proxies": list(strategy.proxies),
-                     "phases": [f"{p.name} ({p.operator}, {p.fitness.describe()})" for p in phases],
-                     "selection": strategy.selection(search_space)})
+        data.append(
+            {
+                "name": name,
+                "description": (type(strategy).__doc__ or "").strip().splitlines()[0],
+                "defaults": strategy.to_json(),
+                "proxies": list(strategy.proxies),
+                "phases": [f"{p.name} ({p.operator}, {p.fitness.describe()})" for p in phases],
+                "selection": strategy.selection(search_space),
+            }
+        )
     if json_out:
         emit_json({"space": space, "strategies": data})
         return
-    table = Table("strategy", "what", "phases (500 evaluations)", "winner", title=f"strategies on {space}",
-                  title_justify="left", show_lines=True)
+    table = Table(
+        "strategy",
+        "what",
+        "phases (500 evaluations)",
+        "winner",
+        title=f"strategies on {space}",
+        title_justify="left",
+        show_lines=True,
+    )
     for entry in data:
         phases = entry["phases"]
         shown = phases if len(phases) <= 2 else [*phases[:2], f"... {len(phases)} phases"]
-        table.add_row(entry["name"] + (" (default)" if entry["name"] == DEFAULT_STRATEGY else ""),
-                      entry["description"], "\n".join(shown), entry["selection"])
+        table.add_row(
+            entry["name"] + (" (default)" if entry["name"] == DEFAULT_STRATEGY else ""),
+            entry["description"],
+            "\n".join(shown),
+            entry["selection"],
+        )
     stdout.print(table)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,25 +14,26 @@ from hwnas.spaces import DEFAULT_SPACE, get_space, space_names
 from hwnas.spaces.references import REFERENCES
 from hwnas.spaces.summary import describe_arch
 
-
 MAX_SAMPLES = 1_000_000  # -n is held in memory before printing
 
 
 def spaces(json_out: JsonOpt = False) -> None:
     """List the search spaces with their topology and size genes."""
-    data = []
+    data: list[dict[str, Any]] = []
     for name in space_names():
         space = get_space(name)
         topology, size = space.gene_groups()
-        data.append({
-            "name": name,
-            "description": space.description,
-            "default_resolution": space.default_resolution,
-            "default_num_classes": space.default_num_classes,
-            "proxy_resolution": space.proxy_resolution,
-            "topology_genes": dict(topology.genes),
-            "size_genes": dict(size.genes),
-        })
+        data.append(
+            {
+                "name": name,
+                "description": space.description,
+                "default_resolution": space.default_resolution,
+                "default_num_classes": space.default_num_classes,
+                "proxy_resolution": space.proxy_resolution,
+                "topology_genes": dict(topology.genes),
+                "size_genes": dict(size.genes),
+            }
+        )
     if json_out:
         emit_json(data)
         return
@@ -67,8 +68,12 @@ def sample(
 
 
 def info(
-    arch: Annotated[str, typer.Argument(
-        help="Architecture encoding (quote it in the shell), or a reference model's name (see `hwnas references`).")],
+    arch: Annotated[
+        str,
+        typer.Argument(
+            help="Architecture encoding (quote it in the shell), or a reference model's name (see `hwnas references`)."
+        ),
+    ],
     space: SpaceOpt = DEFAULT_SPACE,
     resolution: ResolutionOpt = None,
     num_classes: NumClassesOpt = None,
@@ -81,9 +86,14 @@ def info(
         return
     ref = summary.get("reference")
     if ref is not None:
-        stdout.print(f"[bold]{ref['name']}[/bold]: published ImageNet top-1 {ref['published_top1']:.1f}%, "
-                     f"#Params {ref['published_params_m']:.1f} M; approximated: {ref['note']}", soft_wrap=True)
-    stdout.print(f"[bold]{summary['arch']}[/bold]  ({summary['space']}, input {'x'.join(map(str, summary['input_shape']))})")
+        stdout.print(
+            f"[bold]{ref['name']}[/bold]: published ImageNet top-1 {ref['published_top1']:.1f}%, "
+            f"#Params {ref['published_params_m']:.1f} M; approximated: {ref['note']}",
+            soft_wrap=True,
+        )
+    stdout.print(
+        f"[bold]{summary['arch']}[/bold]  ({summary['space']}, input {'x'.join(map(str, summary['input_shape']))})"
+    )
     stdout.print(f"#Params {summary['params_m']:.4f} M   FLOPs {summary['flops_m']:.2f} M")
     table = Table("#", "kind", "input", "key")
     for i, block in enumerate(summary["blocks"]):
@@ -100,19 +110,31 @@ def references(json_out: JsonOpt = False) -> None:
     data = []
     for ref in REFERENCES.values():
         summary = describe_arch(get_space(ref.space), ref.encoding)
-        data.append({**ref.to_json(), "params_m": summary["params_m"], "flops_m": summary["flops_m"],
-                     "params_error": summary["params_m"] / ref.published_params_m - 1.0})
+        data.append(
+            {
+                **ref.to_json(),
+                "params_m": summary["params_m"],
+                "flops_m": summary["flops_m"],
+                "params_error": summary["params_m"] / ref.published_params_m - 1.0,
+            }
+        )
     if json_out:
         emit_json(data)
         return
-    table = Table(title="Reference models in the hybrid grammar (published figures: REFERENCE §5, ImageNet)",
-                  title_justify="left")
+    table = Table(
+        title="Reference models in the hybrid grammar (published figures: REFERENCE §5, ImageNet)", title_justify="left"
+    )
     table.add_column("name")
     for column in ("published top-1 %", "published #Params M", "encoding #Params M", "diff"):
         table.add_column(column, justify="right")
     for entry in data:
-        table.add_row(entry["name"], f"{entry['published_top1']:.1f}", f"{entry['published_params_m']:.1f}",
-                      f"{entry['params_m']:.3f}", f"{entry['params_error']:+.1%}")
+        table.add_row(
+            entry["name"],
+            f"{entry['published_top1']:.1f}",
+            f"{entry['published_params_m']:.1f}",
+            f"{entry['params_m']:.3f}",
+            f"{entry['params_error']:+.1%}",
+        )
     stdout.print(table)
     for entry in data:
         stdout.print(f"[bold]{entry['name']}[/bold]  {entry['encoding']}", soft_wrap=True)

@@ -73,8 +73,9 @@ def score_architecture_timed(
     proxies = resolve_proxies(names, has_data=data is not None)
     if isinstance(arch, str):
         arch = space.decode(arch)
-    ctx = ProxyContext(space, arch, seed=seed, batch_size=batch_size, resolution=resolution,
-                       num_classes=num_classes, data=data)
+    ctx = ProxyContext(
+        space, arch, seed=seed, batch_size=batch_size, resolution=resolution, num_classes=num_classes, data=data
+    )
     build_s = 0.0
     if any(p.needs_network for p in proxies):
         start = time.perf_counter()
@@ -82,7 +83,7 @@ def score_architecture_timed(
         build_s = time.perf_counter() - start
     scores: dict[str, float] = {}
     seconds: dict[str, float] = {}
-    for proxy, name in zip(proxies, names):
+    for proxy, name in zip(proxies, names, strict=True):
         start = time.perf_counter()
         scores[name] = float(proxy.score(ctx))
         seconds[name] = time.perf_counter() - start + (build_s if proxy.needs_network else 0.0)
@@ -101,8 +102,9 @@ def score_architecture(
     data: LabelledImages | None = None,
 ) -> dict[str, float]:
     """{proxy name: score} for one architecture; higher is better; same seed, same scores."""
-    return score_architecture_timed(space, arch, names, seed=seed, batch_size=batch_size, resolution=resolution,
-                                    num_classes=num_classes, data=data)[0]
+    return score_architecture_timed(
+        space, arch, names, seed=seed, batch_size=batch_size, resolution=resolution, num_classes=num_classes, data=data
+    )[0]
 
 
 # registration side effects, one module per proxy or family, in the order `proxy_names()` lists them

@@ -140,8 +140,12 @@ def az_nas_components(model: nn.Module, inputs: torch.Tensor, generator: torch.G
 
 def az_nas_combined(components: Mapping[str, float]) -> float:
     """The registered single-architecture ``az_nas`` (module docstring): s_E + s_P − log(1 − s_T) + log s_C."""
-    return (components["expressivity"] + components["progressivity"]
-            - math.log1p(-components["trainability"]) + math.log(max(components["complexity"], 1.0)))
+    return (
+        components["expressivity"]
+        + components["progressivity"]
+        - math.log1p(-components["trainability"])
+        + math.log(max(components["complexity"], 1.0))
+    )
 
 
 def az_nas_rank_fusion(population: Sequence[Mapping[str, float]]) -> np.ndarray:

@@ -147,8 +147,11 @@ def seeded_torch(seed: int) -> Iterator[None]:
 def batch_statistics(model: nn.Module) -> Iterator[None]:
     """Batch norm layers normalise with the current batch's statistics, without updating
     their running buffers; every module's mode is restored afterwards."""
-    saved = [(m, m.training, m.track_running_stats) for m in model.modules()
-             if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [
+        (m, m.training, m.track_running_stats)
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     try:
         for m, _, _ in saved:
             m.training = True
@@ -163,8 +166,15 @@ def batch_statistics(model: nn.Module) -> Iterator[None]:
 Hook = Callable[[nn.Module, tuple[torch.Tensor, ...], Any], None]
 
 
-def hooked_forward(model: nn.Module, inputs: torch.Tensor, modules: Iterable[nn.Module], record: Hook, *,
-                   proxy: str, statistics: bool = True) -> None:
+def hooked_forward(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    modules: Iterable[nn.Module],
+    record: Hook,
+    *,
+    proxy: str,
+    statistics: bool = True,
+) -> None:
     """Run ``model(inputs)`` with ``record`` as a forward hook on ``modules``, then remove the hooks.
 
     The one forward pass the activation-reading proxies (naswot, swap, meco, es) share:

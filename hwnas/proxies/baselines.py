@@ -37,7 +37,7 @@ def loss_gradients(model: nn.Module, images: torch.Tensor, labels: torch.Tensor)
     with batch_statistics(model), torch.enable_grad():
         loss = F.cross_entropy(model(images), labels)
         grads = torch.autograd.grad(loss, weights, allow_unused=True)
-    return [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
+    return [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads, strict=True)]
 
 
 def grad_norm_score(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -46,7 +46,7 @@ def grad_norm_score(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 def snip_score(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     grads = loss_gradients(model, images, labels)
-    return float(sum((w.detach() * g).abs().sum() for w, g in zip(_weights(model), grads)))
+    return float(sum((w.detach() * g).abs().sum() for w, g in zip(_weights(model), grads, strict=True)))
 
 
 def jacob_cov_score(model: nn.Module, images: torch.Tensor) -> float:
@@ -61,9 +61,11 @@ def jacob_cov_score(model: nn.Module, images: torch.Tensor) -> float:
 
 
 def zico_score(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, splits: int = 2) -> float:
-    per_split = [loss_gradients(model, xs, ys) for xs, ys in zip(images.chunk(splits), labels.chunk(splits))]
+    per_split = [
+        loss_gradients(model, xs, ys) for xs, ys in zip(images.chunk(splits), labels.chunk(splits), strict=True)
+    ]
     total = 0.0
-    for layer in zip(*per_split):
+    for layer in zip(*per_split, strict=True):
         g = torch.stack([t.flatten() for t in layer]).double()
         std = g.std(dim=0, unbiased=False)
         keep = std > 0

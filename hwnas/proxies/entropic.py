@@ -100,8 +100,11 @@ class EntropicReading:
 
     @property
     def label(self) -> str:
-        extra = f"/{self.samples}" + ("/nondegenerate" if self.spectrum == "nondegenerate" else "") \
-            if self.entropy == "channel" else ""
+        extra = (
+            f"/{self.samples}" + ("/nondegenerate" if self.spectrum == "nondegenerate" else "")
+            if self.entropy == "channel"
+            else ""
+        )
         return f"{self.entropy}/{self.hook}/{self.norm}/{self.aggregate}{extra}/B{self.batch_size}"
 
 
@@ -177,8 +180,9 @@ def entropic_score(model: nn.Module, inputs: torch.Tensor, reading: EntropicRead
         e = element_entropy(t, reading.entropy)
         total += float(e.sum() if reading.aggregate == "sum" else e.mean())
 
-    hooked_forward(model, inputs, _hook_modules(model, reading.hook), record, proxy="es",
-                   statistics=reading.norm == "batch")
+    hooked_forward(
+        model, inputs, _hook_modules(model, reading.hook), record, proxy="es", statistics=reading.norm == "batch"
+    )
     return total
 
 

@@ -84,7 +84,7 @@ def min_eigenvalues(matrices: list[torch.Tensor]) -> list[float]:
     result = [0.0] * len(matrices)
     for indices in by_size.values():
         lowest = torch.linalg.eigvalsh(torch.stack([matrices[i] for i in indices]))[..., 0]
-        for i, value in zip(indices, lowest.clamp(0.0, 1.0).mean(dim=1).tolist()):
+        for i, value in zip(indices, lowest.clamp(0.0, 1.0).mean(dim=1).tolist(), strict=True):
             result[i] = value
     return result
 
@@ -114,7 +114,8 @@ def meco_layer_values(model: nn.Module, inputs: torch.Tensor) -> list[tuple[floa
             known[id(output)] = (weakref.ref(output), *entry)
         if entry is None:  # a map handed on unchanged (a container's output, an identity) is solved once
             last = type(module) in CHANNELS_LAST or (
-                source is not None and source[1] and args[0].shape == output.shape)  # type: ignore[union-attr]
+                source is not None and source[1] and isinstance(args[0], torch.Tensor) and args[0].shape == output.shape
+            )
             if not last and output.dim() != 4:
                 return
             if last:
@@ -130,7 +131,7 @@ def meco_layer_values(model: nn.Module, inputs: torch.Tensor) -> list[tuple[floa
     hooked_forward(model, inputs, model.modules(), record, proxy="meco")
     solved = [i for i, m in enumerate(correlations) if m is not None]
     lowest = [0.0] * len(correlations)
-    for i, value in zip(solved, min_eigenvalues([correlations[i] for i in solved])):  # type: ignore[misc]
+    for i, value in zip(solved, min_eigenvalues([correlations[i] for i in solved]), strict=True):  # type: ignore[misc]
         lowest[i] = value
     return [(lowest[index], channels) for index, channels in layers]
 

@@ -10,8 +10,9 @@ from hwnas.io import atomic_path
 from hwnas.proxies.evaluation import ProxyJudgement
 
 
-def scatter_plot(path: Path, judgement: ProxyJudgement, scores: np.ndarray, accuracy: np.ndarray,
-                 accuracy_label: str) -> None:
+def scatter_plot(
+    path: Path, judgement: ProxyJudgement, scores: np.ndarray, accuracy: np.ndarray, accuracy_label: str
+) -> None:
     """One point per architecture; x on a log axis when the proxy spans many decades (synflow)."""
     import matplotlib
 

@@ -76,8 +76,9 @@ def _reinitialise(model: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def revisit_train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed: int,
-                  steps: int = STEPS) -> RevisitResult:
+def revisit_train(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed: int, steps: int = STEPS
+) -> RevisitResult:
     """Train a re-initialised copy of ``model`` on one batch; the original is untouched."""
     net = copy.deepcopy(model)
     with seeded_torch(seed):

@@ -58,7 +58,7 @@ def _pattern_keys(codes: torch.Tensor) -> torch.Tensor:
     B × units boolean matrix); the packing is a matrix product with powers of two."""
     keys = []
     for start in range(0, codes.shape[0], BITS_PER_KEY):
-        chunk = codes[start:start + BITS_PER_KEY]
+        chunk = codes[start : start + BITS_PER_KEY]
         dtype = torch.float32 if chunk.shape[0] <= FLOAT32_BITS else torch.float64
         weights = torch.pow(2.0, torch.arange(chunk.shape[0], dtype=dtype))
         keys.append((weights @ chunk.to(dtype)).to(torch.int64))

@@ -58,7 +58,7 @@ def synflow_gradients(model: nn.Module, input_shape: tuple[int, ...]) -> list[tu
         with torch.enable_grad():
             out = model(torch.ones(input_shape, dtype=torch.float64))
             grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
-        return [(w.detach(), torch.zeros_like(w) if g is None else g) for w, g in zip(weights, grads)]
+        return [(w.detach(), torch.zeros_like(w) if g is None else g) for w, g in zip(weights, grads, strict=True)]
     finally:
         for p, data in saved_params:
             p.data = data

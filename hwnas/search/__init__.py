@@ -6,13 +6,13 @@ from hwnas.search.run import run_search
 from hwnas.search.strategies import STRATEGIES, Strategy, make_strategy
 
 __all__ = [
-           "STRATEGIES",
-           "Constraints",
-           "SearchConfig",
-           "SearchEngine",
-           "SearchState",
-           "Strategy",
-           "make_strategy",
-           "plan_phases",
-           "run_search",
+    "STRATEGIES",
+    "Constraints",
+    "SearchConfig",
+    "SearchEngine",
+    "SearchState",
+    "Strategy",
+    "make_strategy",
+    "plan_phases",
+    "run_search",
 ]

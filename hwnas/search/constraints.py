@@ -28,8 +28,11 @@ class Constraints:
     flops_m: float | None = None
 
     def __post_init__(self) -> None:
-        for option, value in (("--latency-ms", self.latency_ms), ("--params-m", self.params_m),
-                              ("--flops-m", self.flops_m)):
+        for option, value in (
+            ("--latency-ms", self.latency_ms),
+            ("--params-m", self.params_m),
+            ("--flops-m", self.flops_m),
+        ):
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -61,8 +64,15 @@ class FeasibilityChecker:
     so a resumed search may rebuild it from scratch.
     """
 
-    def __init__(self, space: SearchSpace, constraints: Constraints, latency_source: Any, *,
-                 resolution: int | None = None, num_classes: int | None = None) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        constraints: Constraints,
+        latency_source: Any,
+        *,
+        resolution: int | None = None,
+        num_classes: int | None = None,
+    ) -> None:
         self.space = space
         self.constraints = constraints
         self.latency_source = latency_source
@@ -89,9 +99,9 @@ class FeasibilityChecker:
             return Verdict(False, None, None, None, f"latency unknown: the table predicts {latency!r} ms")
         if c.latency_ms is not None and latency > c.latency_ms:
             return Verdict(False, latency, None, None, f"latency {latency:.3f} ms > {c.latency_ms} ms")
-        params_m = flops_m = None
-        if c.params_m is not None or c.flops_m is not None:
-            params_m, flops_m = self.counts(arch)
+        if c.params_m is None and c.flops_m is None:
+            return Verdict(True, latency, None, None)
+        params_m, flops_m = self.counts(arch)
         if c.params_m is not None and params_m > c.params_m:
             return Verdict(False, latency, params_m, flops_m, f"#params {params_m:.3f} M > {c.params_m} M")
         if c.flops_m is not None and flops_m > c.flops_m:
@@ -106,9 +116,15 @@ class FeasibilityChecker:
         """
         verdict = self.check(arch)
         c = self.constraints
-        shares = [value / limit for value, limit in ((verdict.latency_ms, c.latency_ms), (verdict.params_m, c.params_m),
-                                                     (verdict.flops_m, c.flops_m))
-                  if value is not None and limit is not None]
+        shares = [
+            value / limit
+            for value, limit in (
+                (verdict.latency_ms, c.latency_ms),
+                (verdict.params_m, c.params_m),
+                (verdict.flops_m, c.flops_m),
+            )
+            if value is not None and limit is not None
+        ]
         return max(shares, default=0.0)
 
     def counts(self, arch: Any) -> tuple[float, float]:

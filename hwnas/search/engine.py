@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -80,8 +80,13 @@ class SearchConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchConfig:
-        return cls(**{**data, "constraints": Constraints(**data["constraints"]),
-                      "strategy": strategy_from_json(data["strategy"])})
+        return cls(
+            **{
+                **data,
+                "constraints": Constraints(**data["constraints"]),
+                "strategy": strategy_from_json(data["strategy"]),
+            }
+        )
 
 
 def plan_phases(config: SearchConfig, space: SearchSpace[Any]) -> list[Phase]:
@@ -131,9 +136,16 @@ def new_state(seed: int) -> SearchState:
 class SearchEngine:
     """Runs a :class:`SearchConfig` step by step; ``on_step`` sees the state after each step."""
 
-    def __init__(self, config: SearchConfig, latency_source: Any, *, workers: int = 1,
-                 state: SearchState | None = None, budget_s: float | None = None,
-                 scorer: ProxyScorer | None = None) -> None:
+    def __init__(
+        self,
+        config: SearchConfig,
+        latency_source: Any,
+        *,
+        workers: int = 1,
+        state: SearchState | None = None,
+        budget_s: float | None = None,
+        scorer: ProxyScorer | None = None,
+    ) -> None:
         self.config = config
         self.strategy = config.strategy
         self.space = get_space(config.space)
@@ -143,7 +155,9 @@ class SearchEngine:
         self.state = state or new_state(config.seed)
         self.budget_s = budget_s
         self.scorer = scorer or ProxyScorer(
-            ScoringConfig(config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size),
+            ScoringConfig(
+                config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size
+            ),
             workers=workers,
         )
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
@@ -184,13 +198,13 @@ class SearchEngine:
         wanted = min(self.config.batch, max(1, phase.budget - st.phase_evaluations))
         # the population is fixed while a step breeds, so its fitness is computed once per step
         fitness = phase.fitness.values(self._fitness_inputs(population.members))
-        children = [self._feasible_child(phase, population, fitness, rng, slot) for slot in range(wanted)]
-        children = [c for c in children if c is not None]
+        bred = [self._feasible_child(phase, population, fitness, rng, slot) for slot in range(wanted)]
+        children = [c for c in bred if c is not None]
         st.save_rng(rng)
         fresh = {t for t in children if t not in st.scores}
         scores = self.scorer.score_many(children)
         new = 0
-        for text, score in zip(children, scores):
+        for text, score in zip(children, scores, strict=True):
             if text in fresh:
                 fresh.discard(text)
                 new += 1
@@ -223,17 +237,29 @@ class SearchEngine:
             st.stop_reason = st.stop_reason or "all phases done"
 
     # ---- candidates -------------------------------------------------------------------
-    def _fitness_inputs(self, texts: list[str]) -> list[dict[str, float]]:
+    def _fitness_inputs(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Proxy scores plus the engine's own term (the budget a candidate uses)."""
-        return [{**scores, BUDGET_USE: self.checker.budget_use(self.space.decode(text))}
-                for text, scores in zip(texts, self.scorer.score_many(texts))]
+        return [
+            {**scores, BUDGET_USE: self.checker.budget_use(self.space.decode(text))}
+            for text, scores in zip(texts, self.scorer.score_many(texts), strict=True)
+        ]
 
     def _record(self, text: str, scores: dict[str, float], phase: Phase) -> dict[str, Any]:
         arch = self.space.decode(text)
         verdict = self.checker.check(arch)
-        params_m, flops_m = (verdict.params_m, verdict.flops_m) if verdict.params_m is not None else self.checker.counts(arch)
-        return {"index": self.state.evaluations, "cycle": phase.cycle, "phase": phase.name, "arch": text,
-                "scores": scores, "latency_ms": verdict.latency_ms, "params_m": params_m, "flops_m": flops_m}
+        params_m, flops_m = (
+            (verdict.params_m, verdict.flops_m) if verdict.params_m is not None else self.checker.counts(arch)
+        )
+        return {
+            "index": self.state.evaluations,
+            "cycle": phase.cycle,
+            "phase": phase.name,
+            "arch": text,
+            "scores": scores,
+            "latency_ms": verdict.latency_ms,
+            "params_m": params_m,
+            "flops_m": flops_m,
+        }
 
     def _feasible(self, arch: Any) -> bool:
         st = self.state
@@ -258,8 +284,9 @@ class SearchEngine:
             return self.space.mutate_size(arch, rng)
         return self.space.mutate_topology(arch, rng)
 
-    def _feasible_child(self, phase: Phase, population: AgeingPopulation, fitness: list[float],
-                        rng: random.Random, slot: int) -> str | None:
+    def _feasible_child(
+        self, phase: Phase, population: AgeingPopulation, fitness: list[float], rng: random.Random, slot: int
+    ) -> str | None:
         """A feasible child, preferring one not evaluated yet.
 
         Mutations go one hop from the parent at first and further as tries fail, so a
@@ -310,7 +337,9 @@ class SearchEngine:
             text = st.incumbent
         else:
             rule = rule or self.phases[-1].fitness
-            group = [{**h["scores"], BUDGET_USE: self.checker.budget_use(self.space.decode(h["arch"]))} for h in st.history]
+            group = [
+                {**h["scores"], BUDGET_USE: self.checker.budget_use(self.space.decode(h["arch"]))} for h in st.history
+            ]
             text = st.history[rule.best(group)]["arch"]
         record = next((h for h in st.history if h["arch"] == text), None)
         if record is None:  # the incumbent was never new in the history (e.g. budget ended at once)

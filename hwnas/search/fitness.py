@@ -216,7 +216,7 @@ class ZScoreSum(Fitness):
             if finite.sum() > 1 and np.ptp(column[finite]) > 0:
                 mean, sd = column[finite].mean(), column[finite].std()
                 total += weight * np.where(finite, (column - mean) / sd, 0.0)
-        return [float("-inf") if d else float(v) for v, d in zip(total, dead)]
+        return [float("-inf") if d else float(v) for v, d in zip(total, dead, strict=True)]
 
     def describe(self) -> str:
         terms = " + ".join(f"{w:g}·z({'log ' if t == 'signed_log' else ''}{p})" for p, w, t in self.terms if w > 0)
@@ -226,7 +226,9 @@ class ZScoreSum(Fitness):
         return {"kind": self.kind, "terms": [[p, w, t] for p, w, t in self.terms]}
 
 
-FITNESS_KINDS: dict[str, type[Fitness]] = {f.kind: f for f in (ProxyFitness, LogRankFusion, MaxNormalisedSum, ZScoreSum)}
+FITNESS_KINDS: dict[str, type[Fitness]] = {
+    f.kind: f for f in (ProxyFitness, LogRankFusion, MaxNormalisedSum, ZScoreSum)
+}
 
 
 def fitness_from_json(data: Mapping[str, Any]) -> Fitness:

@@ -13,10 +13,18 @@ from hwnas.search.rundir import RunDir, best_document, plot_pareto
 from hwnas.search.scoring import ProxyScorer
 
 
-def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, device: str | None = None,
-               workers: int = 1, resume: bool = False, budget_s: float | None = None,
-               on_step: Callable[[SearchState, Phase | None], None] | None = None,
-               scorer: ProxyScorer | None = None) -> dict[str, Any]:
+def run_search(
+    config: SearchConfig,
+    latency_source: Any,
+    out: str | Path,
+    *,
+    device: str | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    budget_s: float | None = None,
+    on_step: Callable[[SearchState, Phase | None], None] | None = None,
+    scorer: ProxyScorer | None = None,
+) -> dict[str, Any]:
     """Search, checkpointing after every step; returns {"best": ..., "run": ...}.
 
     An existing checkpoint in ``out`` is continued with ``resume=True`` and refused
@@ -26,7 +34,9 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
     state = None
     if run_dir.has_checkpoint():
         if not resume:
-            raise UsageError(f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out")
+            raise UsageError(
+                f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out"
+            )
         state = run_dir.load_checkpoint(config)
     engine = SearchEngine(config, latency_source, workers=workers, state=state, budget_s=budget_s, scorer=scorer)
     started = time.perf_counter()
@@ -41,8 +51,9 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
     run_dir.save_checkpoint(config, state)
     winner = engine.winner()
     describe = getattr(latency_source, "describe", None)
-    best = best_document(config, winner, device=device, latency_source=describe() if describe else {},
-                         selection=engine.selection)
+    best = best_document(
+        config, winner, device=device, latency_source=describe() if describe else {}, selection=engine.selection
+    )
     run = {
         "evaluations": state.evaluations,
         "candidates_checked": state.attempts,
@@ -58,6 +69,7 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
     run_dir.write_history(state)
     run_dir.write_best(best)
     run_dir.write_run(run)
-    plot_pareto(state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms,
-                run_dir.path / "pareto.png")
+    plot_pareto(
+        state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms, run_dir.path / "pareto.png"
+    )
     return {"best": best, "run": run, "out": str(run_dir.path)}

@@ -35,15 +35,23 @@ def _score(config: ScoringConfig, text: str) -> dict[str, float]:
     from hwnas.spaces import get_space
 
     space = get_space(config.space)
-    scores = score_architecture(space, space.decode(text), list(config.proxies), seed=config.seed,
-                                batch_size=config.batch_size, resolution=config.resolution)
+    scores = score_architecture(
+        space,
+        space.decode(text),
+        list(config.proxies),
+        seed=config.seed,
+        batch_size=config.batch_size,
+        resolution=config.resolution,
+    )
     return {name: float(scores[name]) for name in config.proxies}
 
 
 class ProxyScorer:
     """Scores encodings, each once; ``cache`` maps encoding -> {proxy: score}."""
 
-    def __init__(self, config: ScoringConfig, *, workers: int = 1, cache: dict[str, dict[str, float]] | None = None) -> None:
+    def __init__(
+        self, config: ScoringConfig, *, workers: int = 1, cache: dict[str, dict[str, float]] | None = None
+    ) -> None:
         self.config = config
         self.workers = max(1, workers)
         self.cache: dict[str, dict[str, float]] = cache if cache is not None else {}  # shared, not copied
@@ -69,10 +77,11 @@ class ProxyScorer:
                 results = [_score(self.config, t) for t in todo]
             else:
                 if self._pool is None:
-                    self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                     initializer=_init_worker)
+                    self._pool = ProcessPoolExecutor(
+                        self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+                    )
                 results = list(self._pool.map(_score, [self.config] * len(todo), todo))
-            self.cache.update(zip(todo, results))
+            self.cache.update(zip(todo, results, strict=True))
         return [self.cache[t] for t in texts]
 
 

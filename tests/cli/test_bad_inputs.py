@@ -14,8 +14,19 @@ from hwnas.cli.main import main
 
 DEV = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv")
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-NB201_SEARCH = ["search", "--space", "nb201", "--latency-table", DEV, "--latency-column", "pixel3_latency_ms",
-                "--evaluations", "4", "--out", "{out}"]
+NB201_SEARCH = [
+    "search",
+    "--space",
+    "nb201",
+    "--latency-table",
+    DEV,
+    "--latency-column",
+    "pixel3_latency_ms",
+    "--evaluations",
+    "4",
+    "--out",
+    "{out}",
+]
 
 
 def _with(args: list[str], **changes: str) -> list[str]:
@@ -36,13 +47,31 @@ CASES = [
     ("negative budget", _with(NB201_SEARCH, latency_ms="-3"), 2, "--latency-ms must be a finite number above 0"),
     ("nan params bound", _with(NB201_SEARCH, latency_ms="10", params_m="nan"), 2, "--params-m must be a finite"),
     ("zero flops bound", _with(NB201_SEARCH, latency_ms="10", flops_m="0"), 2, "--flops-m must be a finite"),
-    ("tournament above population", _with(NB201_SEARCH, latency_ms="10", tournament="30"), 2,
-     "--tournament (30) cannot be larger than --population (25)"),
-    ("zero evaluations", _with(NB201_SEARCH, latency_ms="10", evaluations="0"), 2, "--evaluations must be a whole number"),
+    (
+        "tournament above population",
+        _with(NB201_SEARCH, latency_ms="10", tournament="30"),
+        2,
+        "--tournament (30) cannot be larger than --population (25)",
+    ),
+    (
+        "zero evaluations",
+        _with(NB201_SEARCH, latency_ms="10", evaluations="0"),
+        2,
+        "--evaluations must be a whole number",
+    ),
     ("unknown strategy", _with(NB201_SEARCH, latency_ms="10", strategy="annealing"), 2, "unknown strategy 'annealing'"),
-    ("option of another strategy", _with(NB201_SEARCH, latency_ms="10", strategy="freerea", cycles="2"), 2,
-     "takes no --cycles"),
-    ("proxy resolution 0", _with(NB201_SEARCH, latency_ms="10", proxy_resolution="0"), 2, "--resolution must be from 8"),
+    (
+        "option of another strategy",
+        _with(NB201_SEARCH, latency_ms="10", strategy="freerea", cycles="2"),
+        2,
+        "takes no --cycles",
+    ),
+    (
+        "proxy resolution 0",
+        _with(NB201_SEARCH, latency_ms="10", proxy_resolution="0"),
+        2,
+        "--resolution must be from 8",
+    ),
     ("huge resolution", ["info", ARCH, "--space", "nb201", "--resolution", "32000"], 2, "--resolution must be from 8"),
     ("resolution 0", ["info", ARCH, "--space", "nb201", "--resolution", "0"], 2, "--resolution must be from 8"),
     ("negative seed", ["sample", "--space", "nb201", "--seed", "-1"], 2, "--seed must be from 0"),
@@ -52,8 +81,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("argv,code,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_gives_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
-                                        code: int, message: str, nb201_dev_rows) -> None:
+def test_bad_input_gives_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str, nb201_dev_rows
+) -> None:
     out = tmp_path / "run"
     argv = [a.replace("{out}", str(out)) for a in argv]
     assert main(argv) == code
@@ -73,11 +103,11 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path, nb201_dev_
     import time
 
     out = tmp_path / "run"
-    argv = [a.replace("{out}", str(out)) for a in _with(NB201_SEARCH, latency_ms="10", evaluations="600",
-                                                        proxy="sed")]
+    argv = [a.replace("{out}", str(out)) for a in _with(NB201_SEARCH, latency_ms="10", evaluations="600", proxy="sed")]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, "-m", "hwnas", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hwnas", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     deadline = time.time() + 120
     while not (out / "checkpoint.json").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -104,12 +134,16 @@ def test_score_never_replaces_a_file_that_is_not_a_score_table(tmp_path: Path, c
     assert main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(table)]) == 0  # a table may be redone
 
 
-@pytest.mark.parametrize("damage", [
-    lambda text: text[: len(text) // 2],  # cut short by a full disk
-    lambda text: "[1, 2]",
-    lambda text: '{"version": 2, "config": {}, "state": {"bogus": 1}}',
-    lambda text: "\x00\x01binary",
-], ids=["truncated", "a list", "unknown state", "binary"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # cut short by a full disk
+        lambda text: "[1, 2]",
+        lambda text: '{"version": 2, "config": {}, "state": {"bogus": 1}}',
+        lambda text: "\x00\x01binary",
+    ],
+    ids=["truncated", "a list", "unknown state", "binary"],
+)
 def test_a_damaged_checkpoint_is_one_error_line_on_resume(tmp_path: Path, capsys, damage, nb201_dev_rows) -> None:
     out = tmp_path / "run"
     argv = [a.replace("{out}", str(out)) for a in _with(NB201_SEARCH, latency_ms="10", proxy="sed")]
@@ -130,8 +164,21 @@ def test_os_and_encoding_errors_are_one_line(tmp_path: Path, capsys, nb201_dev_r
     assert code == 1 and len(err) == 1 and err[0].startswith("error: ") and "plain.txt" in err[0], err
     binary = tmp_path / "table.csv"
     binary.write_bytes(b"a\x00\xff\xfe\x81")
-    code = main(["search", "--space", "nb201", "--latency-table", str(binary), "--latency-column", "x",
-                 "--latency-ms", "5", "--out", str(tmp_path / "run")])
+    code = main(
+        [
+            "search",
+            "--space",
+            "nb201",
+            "--latency-table",
+            str(binary),
+            "--latency-column",
+            "x",
+            "--latency-ms",
+            "5",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "not UTF-8" in err[0], err
     assert not (tmp_path / "run").exists()

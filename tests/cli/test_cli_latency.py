@@ -15,8 +15,13 @@ from hwnas.latency.profile import profile_device
 from hwnas.spaces import get_space
 
 R = "32"
-FAST = {"name": "fast-cpu", "runtime": "onnxruntime", "precision": "fp32", "threads": 1,
-        "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 3, "min_time_s": 0.002}}
+FAST = {
+    "name": "fast-cpu",
+    "runtime": "onnxruntime",
+    "precision": "fp32",
+    "threads": 1,
+    "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 3, "min_time_s": 0.002},
+}
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -48,8 +53,11 @@ def test_devices_lists_names_aliases_and_runtimes(capsys, dirs: Path) -> None:
 
 def test_unknown_device_is_a_one_line_usage_error(capsys, dirs: Path) -> None:
     arch = get_space("hybrid").encode(get_space("hybrid").sample_many(1, 0)[0])
-    for args in (["latency", arch, "--device", "nope"], ["profile", "--device", "nope"],
-                 ["validate-table", "--device", "nope", "--samples", "3"]):
+    for args in (
+        ["latency", arch, "--device", "nope"],
+        ["profile", "--device", "nope"],
+        ["validate-table", "--device", "nope", "--samples", "3"],
+    ):
         code, out, err = run(capsys, *args)
         assert code == 2 and out == ""
         assert err.startswith("error: unknown device 'nope'") and err.count("\n") == 1
@@ -90,15 +98,26 @@ def test_latency_from_a_whole_arch_csv(capsys, dirs: Path) -> None:
     path = dirs / "nb.csv"
     with path.open("w", newline="") as fh:
         csv.writer(fh).writerows([["arch_str", "pixel3_latency_ms"], *[[a, str(10 + i)] for i, a in enumerate(archs)]])
-    code, out, _ = run(capsys, "latency", archs[1], "--space", "nb201", "--table", str(path),
-                       "--latency-column", "pixel3_latency_ms", "--json")
+    code, out, _ = run(
+        capsys,
+        "latency",
+        archs[1],
+        "--space",
+        "nb201",
+        "--table",
+        str(path),
+        "--latency-column",
+        "pixel3_latency_ms",
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     assert data["predicted_ms"] == 11.0 and "measured_ms" not in data and data["source"]["kind"] == "arch-table"
     assert data["device"] is None  # a whole-arch table names no device of ours
     other = next(space.encode(a) for a in space.sample_many(50, 9) if space.encode(a) not in archs)
-    code, _, err = run(capsys, "latency", other, "--space", "nb201", "--table", str(path),
-                       "--latency-column", "pixel3_latency_ms")
+    code, _, err = run(
+        capsys, "latency", other, "--space", "nb201", "--table", str(path), "--latency-column", "pixel3_latency_ms"
+    )
     assert code == 1 and "is not in" in err
 
 
@@ -114,8 +133,9 @@ def test_latency_measure_and_validate_table(capsys, dirs: Path) -> None:
     assert code == 0
     data = json.loads(out)
     assert data["predicted_ms"] > 0 and data["measured_ms"] > 0 and data["measured"]["n"] >= 3
-    code, out, _ = run(capsys, "validate-table", "--device", "fast-cpu", "--samples", "4", "--seed", "11",
-                       "--resolution", R, "--json")
+    code, out, _ = run(
+        capsys, "validate-table", "--device", "fast-cpu", "--samples", "4", "--seed", "11", "--resolution", R, "--json"
+    )
     assert code == 0, out
     report = json.loads(out)
     assert report["n"] == 4 and report["calibration"]["method"] == "linear"
@@ -126,14 +146,27 @@ def test_latency_measure_and_validate_table(capsys, dirs: Path) -> None:
     assert table["calibration"]["scale"] == report["calibration"]["scale"] and table["calibration"]["fitted_on"] == 4
     assert table["validation"]["n"] == 4 and len(table["validation"]["samples"]) == 4
     for sample in table["validation"]["samples"]:
-        assert len(sample["round_medians_ms"]) == 2 and sample["measured_ms"] == pytest.approx(min(sample["round_medians_ms"]), abs=1e-4)
+        assert len(sample["round_medians_ms"]) == 2 and sample["measured_ms"] == pytest.approx(
+            min(sample["round_medians_ms"]), abs=1e-4
+        )
     # predictions now use the calibration
     code, out, _ = run(capsys, "latency", arch, "--device", "fast-cpu", "--resolution", R, "--json")
     cal = table["calibration"]
     raw = sum(table["entries"][s.key]["median_ms"] for s in space.blocks(archs[0], int(R)))
     assert json.loads(out)["predicted_ms"] == pytest.approx(cal["scale"] * raw + cal["offset_ms"])
-    code, out, _ = run(capsys, "validate-table", "--device", "fast-cpu", "--samples", "4", "--seed", "11",
-                       "--resolution", R, "--resume")
+    code, out, _ = run(
+        capsys,
+        "validate-table",
+        "--device",
+        "fast-cpu",
+        "--samples",
+        "4",
+        "--seed",
+        "11",
+        "--resolution",
+        R,
+        "--resume",
+    )
     assert code == 0 and "in ±10%" in out and f"plot: {report['plot']}" in out
     code, _, err = run(capsys, "validate-table", "--device", "fast-cpu", "--samples", "2", "--resolution", R)
     assert code == 2 and "at least 3" in err

@@ -30,17 +30,51 @@ def _rows(path):
 
 def test_score_writes_csv_and_resumes(capsys, tmp_path) -> None:
     out = tmp_path / "scores.csv"
-    code, stdout, _ = run(capsys, "score", *ARCHS[:2], "--space", "nb201", "-p", "params,sed,logsynflow",
-                          "--resolution", "16", "--out", out, "--json")
+    code, stdout, _ = run(
+        capsys,
+        "score",
+        *ARCHS[:2],
+        "--space",
+        "nb201",
+        "-p",
+        "params,sed,logsynflow",
+        "--resolution",
+        "16",
+        "--out",
+        out,
+        "--json",
+    )
     assert code == 0
     doc = json.loads(stdout)
     assert doc["scored"] == 2 and doc["reused"] == 0 and [r["arch"] for r in doc["rows"]] == ARCHS[:2]
     rows = _rows(out)
-    assert list(rows[0]) == ["arch", "params", "sed", "logsynflow", "seconds_params", "seconds_sed", "seconds_logsynflow"]
+    assert list(rows[0]) == [
+        "arch",
+        "params",
+        "sed",
+        "logsynflow",
+        "seconds_params",
+        "seconds_sed",
+        "seconds_logsynflow",
+    ]
     archs_file = tmp_path / "archs.txt"
     archs_file.write_text("# four archs\n" + "\n".join(ARCHS) + "\n")
-    code, stdout, err = run(capsys, "score", "--archs", archs_file, "--space", "nb201", "-p", "params,sed,logsynflow",
-                            "--resolution", "16", "--out", out, "--resume", "--json")
+    code, stdout, err = run(
+        capsys,
+        "score",
+        "--archs",
+        archs_file,
+        "--space",
+        "nb201",
+        "-p",
+        "params,sed,logsynflow",
+        "--resolution",
+        "16",
+        "--out",
+        out,
+        "--resume",
+        "--json",
+    )
     doc = json.loads(stdout)
     assert code == 0 and doc["scored"] == 2 and doc["reused"] == 2
     assert [r["arch"] for r in _rows(out)] == ARCHS
@@ -49,15 +83,33 @@ def test_score_writes_csv_and_resumes(capsys, tmp_path) -> None:
 
 def test_score_reads_stdin_and_prints_tables(capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(ARCHS[:2]) + "\n"))
-    code, stdout, err = run(capsys, "score", "--archs", "-", "--space", "nb201", "-p", "sed", "--out", tmp_path / "s.csv")
+    code, stdout, err = run(
+        capsys, "score", "--archs", "-", "--space", "nb201", "-p", "sed", "--out", tmp_path / "s.csv"
+    )
     assert code == 0 and "sed" in stdout and "s/arch" in stdout
     assert "arch/s" not in stdout  # the progress bar (its rate column) never reaches stdout
 
 
 def test_revisit_with_digits(capsys, tmp_path, digits_npz) -> None:
     out = tmp_path / "revisit.csv"
-    code, stdout, err = run(capsys, "score", ARCHS[0], "--space", "nb201", "-p", "revisit,revisit_angle",
-                            "--data", digits_npz, "--resolution", "8", "--batch-size", "10", "--out", out, "--json")
+    code, stdout, err = run(
+        capsys,
+        "score",
+        ARCHS[0],
+        "--space",
+        "nb201",
+        "-p",
+        "revisit,revisit_angle",
+        "--data",
+        digits_npz,
+        "--resolution",
+        "8",
+        "--batch-size",
+        "10",
+        "--out",
+        out,
+        "--json",
+    )
     assert code == 0, err
     row = json.loads(stdout)["rows"][0]
     assert row["revisit"] <= 0 and row["revisit_angle"] is not None
@@ -65,9 +117,27 @@ def test_revisit_with_digits(capsys, tmp_path, digits_npz) -> None:
 
 def test_bench_proxies_writes_report_and_plots_and_resumes(capsys, tmp_path, nb201_dev_rows) -> None:
     out = tmp_path / "bench"
-    args = ("bench-proxies", "--space", "nb201", "--ground-truth", NB201_DEV_CSV, "--accuracy-column",
-            "cifar10_test_acc", "--sample", "40", "--seed", "3", "-p", "params,sed,synflow,sed+synflow",
-            "--resolution", "16", "--min-group", "5", "--out", out)
+    args = (
+        "bench-proxies",
+        "--space",
+        "nb201",
+        "--ground-truth",
+        NB201_DEV_CSV,
+        "--accuracy-column",
+        "cifar10_test_acc",
+        "--sample",
+        "40",
+        "--seed",
+        "3",
+        "-p",
+        "params,sed,synflow,sed+synflow",
+        "--resolution",
+        "16",
+        "--min-group",
+        "5",
+        "--out",
+        out,
+    )
     code, stdout, err = run(capsys, *args, "--json")
     assert code == 0, err
     report = json.loads(stdout)
@@ -96,8 +166,16 @@ def test_bench_proxies_writes_report_and_plots_and_resumes(capsys, tmp_path, nb2
         ("score", "--space", "nb201", "-p", "sed", "--out", "{tmp}/s.csv"),
         ("score", "--archs", "{tmp}/missing.txt", "--space", "nb201", "-p", "sed", "--out", "{tmp}/s.csv"),
         ("score", ARCHS[0], "--space", "nb201", "-p", "es", "--batch-size", "0", "--out", "{tmp}/s.csv"),
-        ("score", "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:cn3,ti5/w160-e2-q96-h2:tc3", "-p", "sed",
-         "--resolution", "50", "--out", "{tmp}/s.csv"),
+        (
+            "score",
+            "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:cn3,ti5/w160-e2-q96-h2:tc3",
+            "-p",
+            "sed",
+            "--resolution",
+            "50",
+            "--out",
+            "{tmp}/s.csv",
+        ),
         ("bench-proxies", "--ground-truth", "{tmp}/missing.csv", "--accuracy-column", "acc", "--out", "{tmp}/b"),
         ("bench-proxies", "--ground-truth", "{gt}", "--accuracy-column", "nope", "--out", "{tmp}/b"),
         ("bench-proxies", "--ground-truth", "{gt}", "--accuracy-column", "acc", "-p", "sed+", "--out", "{tmp}/b"),
@@ -127,8 +205,22 @@ def test_sigterm_checkpoints_the_table_and_resume_finishes_it(tmp_path) -> None:
     unique = list(dict.fromkeys(NB.encode(a) for a in NB.sample_many(150, seed=2)))
     archs.write_text("\n".join(unique) + "\n")
     out = tmp_path / "scores.csv"
-    cmd = [sys.executable, "-m", "hwnas", "score", "--space", "nb201", "-p", "logsynflow", "--resolution", "16",
-           "--archs", str(archs), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hwnas",
+        "score",
+        "--space",
+        "nb201",
+        "-p",
+        "logsynflow",
+        "--resolution",
+        "16",
+        "--archs",
+        str(archs),
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 60
@@ -147,8 +239,20 @@ def test_sigterm_checkpoints_the_table_and_resume_finishes_it(tmp_path) -> None:
 
 def test_bench_proxies_judges_against_the_reference_models(capsys, tmp_path) -> None:
     out = tmp_path / "refs"
-    code, stdout, err = run(capsys, "bench-proxies", "--space", "hybrid", "--references", "-p", "params,sed",
-                            "--min-group", "2", "--out", out, "--json")
+    code, stdout, err = run(
+        capsys,
+        "bench-proxies",
+        "--space",
+        "hybrid",
+        "--references",
+        "-p",
+        "params,sed",
+        "--min-group",
+        "2",
+        "--out",
+        out,
+        "--json",
+    )
     assert code == 0, err
     report = json.loads(stdout)
     assert report["archs"] == 6 and report["ground_truth"] == "references"

@@ -68,8 +68,15 @@ def test_first_member_wins_ties() -> None:
     assert ProxyFitness("c").best(GROUP) == 0
 
 
-@pytest.mark.parametrize("bad", [{"kind": "nope"}, {"kind": "z_score_sum", "terms": [["a", 1.0, "sqrt"]]},
-                                 {"kind": "log_rank", "weights": [["a", -1.0]]}, {"kind": "log_rank", "weights": []}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "nope"},
+        {"kind": "z_score_sum", "terms": [["a", 1.0, "sqrt"]]},
+        {"kind": "log_rank", "weights": [["a", -1.0]]},
+        {"kind": "log_rank", "weights": []},
+    ],
+)
 def test_malformed_fitness_records_are_usage_errors(bad) -> None:
     with pytest.raises(UsageError):
         fitness_from_json(bad)

@@ -22,8 +22,21 @@ CHEAP = ["--topology-proxy", "sed", "--size-proxy", "params"]
 
 
 def nb201_args(out: Path, *extra: str) -> list[str]:
-    return ["search", "--space", "nb201", "--latency-table", str(NB201_DEV_CSV), "--latency-column",
-            "pixel3_latency_ms", "--latency-ms", "10.66", *CHEAP, "--out", str(out), *extra]
+    return [
+        "search",
+        "--space",
+        "nb201",
+        "--latency-table",
+        str(NB201_DEV_CSV),
+        "--latency-column",
+        "pixel3_latency_ms",
+        "--latency-ms",
+        "10.66",
+        *CHEAP,
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.fixture()
@@ -34,8 +47,9 @@ def dev_table(nb201_dev_rows):
 
 
 def test_phases_alternate_and_split_the_budget() -> None:
-    config = SearchConfig(space="hybrid", constraints=Constraints(5.0), strategy=make_strategy("cyclic", cycles=2),
-                          evaluations=101)
+    config = SearchConfig(
+        space="hybrid", constraints=Constraints(5.0), strategy=make_strategy("cyclic", cycles=2), evaluations=101
+    )
     phases = plan_phases(config, get_space("hybrid"))
     assert [p.name for p in phases] == ["topology", "size", "topology", "size"]
     assert [p.fitness.proxies for p in phases] == [("es",), ("logsynflow",)] * 2
@@ -45,14 +59,18 @@ def test_phases_alternate_and_split_the_budget() -> None:
     assert {p.operator for p in nb201} == {"topology"}  # no size genes: both phases evolve the cell
     assert [p.name for p in nb201[:2]] == ["topology", "joint"]
     assert nb201[1].fitness == make_strategy("cyclic").winner_fitness(get_space("nb201"))
-    single = plan_phases(SearchConfig(space="nb201", constraints=Constraints(), strategy=make_strategy("single", proxy="sed")),
-                         get_space("nb201"))
+    single = plan_phases(
+        SearchConfig(space="nb201", constraints=Constraints(), strategy=make_strategy("single", proxy="sed")),
+        get_space("nb201"),
+    )
     assert len(single) == 1 and single[0].operator == "any"
 
 
 def test_cyclic_winner_must_rank_high_on_both_proxies() -> None:
-    scores = [{"es": es, "logsynflow": ls, "skip_length": 1.0}
-              for es, ls in [(1.0, 1e3), (5.0, 10.0), (4.0, 9e2), (3.0, 10.0)]]
+    scores = [
+        {"es": es, "logsynflow": ls, "skip_length": 1.0}
+        for es, ls in [(1.0, 1e3), (5.0, 10.0), (4.0, 9e2), (3.0, 10.0)]
+    ]
     fused = make_strategy("cyclic").winner_fitness(get_space("nb201"))
     assert fused.proxies == ("es", "logsynflow", "skip_length")
     assert fused.best(scores) == 2  # 0 has the most logsynflow but the least ES; 1 the most ES but little size
@@ -60,9 +78,13 @@ def test_cyclic_winner_must_rank_high_on_both_proxies() -> None:
 
 
 def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> None:
-    config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=8.0, params_m=0.5),
-                          strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"),
-                          evaluations=40, seed=3)
+    config = SearchConfig(
+        space="nb201",
+        constraints=Constraints(latency_ms=8.0, params_m=0.5),
+        strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"),
+        evaluations=40,
+        seed=3,
+    )
     result = run_search(config, dev_table, tmp_path / "run")
     history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert len(history) == result["run"]["evaluations"] >= 30
@@ -80,8 +102,13 @@ def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> 
 
 def test_same_seed_same_result_and_workers_do_not_matter(tmp_path, dev_table) -> None:
     def best(out: str, seed: int, workers: int = 1) -> str:
-        config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=10.66), evaluations=24, seed=seed,
-                              strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"))
+        config = SearchConfig(
+            space="nb201",
+            constraints=Constraints(latency_ms=10.66),
+            evaluations=24,
+            seed=seed,
+            strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"),
+        )
         run_search(config, dev_table, tmp_path / out, workers=workers)
         return (tmp_path / out / "best.json").read_text() + (tmp_path / out / "history.jsonl").read_text()
 
@@ -140,8 +167,19 @@ def test_device_without_table_says_to_profile(tmp_path, capsys, monkeypatch) -> 
 
 
 def test_exactly_one_latency_source(tmp_path, capsys) -> None:
-    code = main(["search", "--latency-ms", "5", "--out", str(tmp_path / "o"), "--device", "host-cpu",
-                 "--latency-table", "x.csv"])
+    code = main(
+        [
+            "search",
+            "--latency-ms",
+            "5",
+            "--out",
+            str(tmp_path / "o"),
+            "--device",
+            "host-cpu",
+            "--latency-table",
+            "x.csv",
+        ]
+    )
     assert code == 2 and "exactly one of --device" in capsys.readouterr().err
 
 
@@ -156,7 +194,9 @@ def test_search_with_only_a_budget_uses_the_default_device_and_a_new_run_folder(
 
 
 @pytest.mark.parametrize("bound", ["nan", "inf", "-1", "0"])
-def test_a_budget_that_is_not_a_finite_positive_number_is_a_usage_error(tmp_path, capsys, bound, nb201_dev_rows) -> None:
+def test_a_budget_that_is_not_a_finite_positive_number_is_a_usage_error(
+    tmp_path, capsys, bound, nb201_dev_rows
+) -> None:
     args = nb201_args(tmp_path / "run", "-n", "4")
     args[args.index("--latency-ms") + 1] = bound
     code = main(args)

@@ -32,8 +32,10 @@ class HashScorer(ProxyScorer):
     def score_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         for text in texts:
             if text not in self.cache:
-                self.cache[text] = {p: int(hashlib.sha256(f"{p}:{text}".encode()).hexdigest()[:8], 16) / 2**32
-                                    for p in self.config.proxies}
+                self.cache[text] = {
+                    p: int(hashlib.sha256(f"{p}:{text}".encode()).hexdigest()[:8], 16) / 2**32
+                    for p in self.config.proxies
+                }
         return [self.cache[t] for t in texts]
 
 
@@ -45,8 +47,13 @@ def dev_table(nb201_dev_rows):
 
 
 def _config(name: str, seed: int = 0, evaluations: int = 40) -> SearchConfig:
-    return SearchConfig(space="nb201", constraints=Constraints(latency_ms=LIMIT_MS), strategy=make_strategy(name),
-                        evaluations=evaluations, seed=seed)
+    return SearchConfig(
+        space="nb201",
+        constraints=Constraints(latency_ms=LIMIT_MS),
+        strategy=make_strategy(name),
+        evaluations=evaluations,
+        seed=seed,
+    )
 
 
 def _run(config: SearchConfig, source, out: Path, **kwargs) -> dict:
@@ -67,7 +74,10 @@ def test_strategy_is_deterministic_and_its_winner_feasible(tmp_path: Path, dev_t
     first = _run(_config(name, seed=4), dev_table, tmp_path / "a")
     _run(_config(name, seed=4), dev_table, tmp_path / "b")
     other = _run(_config(name, seed=5), dev_table, tmp_path / "c")
-    read = lambda d: (d / "best.json").read_text() + (d / "history.jsonl").read_text()
+
+    def read(d):
+        return (d / "best.json").read_text() + (d / "history.jsonl").read_text()
+
     assert read(tmp_path / "a") == read(tmp_path / "b")
     assert read(tmp_path / "a") != read(tmp_path / "c")
     for result in (first, other):

@@ -31,10 +31,11 @@ def strategy_from_json(data: Mapping[str, Any]) -> Strategy:
 
 # registration side effects, in the order `STRATEGIES.names()` lists them
 # isort: off
-from hwnas.search.strategies import cyclic  # noqa: F401
-from hwnas.search.strategies import single  # noqa: F401
-from hwnas.search.strategies import random_sampling  # noqa: F401
-from hwnas.search.strategies import freerea  # noqa: F401
+# (after the registry they register into, hence E402)
+from hwnas.search.strategies import cyclic  # noqa: F401,E402
+from hwnas.search.strategies import single  # noqa: F401,E402
+from hwnas.search.strategies import random_sampling  # noqa: F401,E402
+from hwnas.search.strategies import freerea  # noqa: F401,E402
 # isort: on
 
 DEFAULT_STRATEGY = "cyclic"

@@ -44,8 +44,13 @@ class Phase:
     budget: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "cycle": self.cycle, "operator": self.operator,
-                "fitness": self.fitness.to_json(), "budget": self.budget}
+        return {
+            "name": self.name,
+            "cycle": self.cycle,
+            "operator": self.operator,
+            "fitness": self.fitness.to_json(),
+            "budget": self.budget,
+        }
 
 
 def has_size_genes(space: SearchSpace[Any]) -> bool:
@@ -103,10 +108,12 @@ class Strategy(ABC):
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(params) - known)
         if unknown:
+
             def option(k: str) -> str:
                 return "--" + k.replace("_", "-")
 
-            raise UsageError(f"strategy {cls.name!r} takes no {', '.join(map(option, unknown))} "
-                             f"(it takes: {', '.join(map(option, sorted(known)))})")
+            raise UsageError(
+                f"strategy {cls.name!r} takes no {', '.join(map(option, unknown))} "
+                f"(it takes: {', '.join(map(option, sorted(known)))})"
+            )
         return cls(**params)
-

@@ -55,8 +55,11 @@ class Cyclic(Strategy):
         super().__post_init__()
         if not isinstance(self.cycles, int) or self.cycles < 1:
             raise UsageError(f"--cycles must be a whole number of at least 1, got {self.cycles!r}")
-        for option, value in (("topology-weight", self.topology_weight), ("skip-weight", self.skip_weight),
-                              ("budget-weight", self.budget_weight)):
+        for option, value in (
+            ("topology-weight", self.topology_weight),
+            ("skip-weight", self.skip_weight),
+            ("budget-weight", self.budget_weight),
+        ):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise UsageError(f"--{option} must be a finite number >= 0, got {value!r}")
 
@@ -68,13 +71,18 @@ class Cyclic(Strategy):
     def winner_rule(self) -> Fitness:
         if self.topology_proxy == self.size_proxy:
             return ProxyFitness(self.size_proxy)
-        return ZScoreSum(((self.topology_proxy, float(self.topology_weight), "identity"),
-                          (self.size_proxy, 1.0, "signed_log"),
-                          ("skip_length", float(self.skip_weight), "identity"),
-                          (BUDGET_USE, float(self.budget_weight), "identity")))
+        return ZScoreSum(
+            (
+                (self.topology_proxy, float(self.topology_weight), "identity"),
+                (self.size_proxy, 1.0, "signed_log"),
+                ("skip_length", float(self.skip_weight), "identity"),
+                (BUDGET_USE, float(self.budget_weight), "identity"),
+            )
+        )
 
     def phases(self, space: SearchSpace[Any], evaluations: int) -> list[Phase]:
         topology: Fitness = ProxyFitness(self.topology_proxy)
+        second: tuple[str, str, Fitness]
         if has_size_genes(space):
             second = ("size", "size", ProxyFitness(self.size_proxy))
         else:
@@ -84,7 +92,9 @@ class Cyclic(Strategy):
             kinds.append(("topology", cycle, "topology", topology))
             kinds.append((second[0], cycle, second[1], second[2]))
         budgets = split_budget(evaluations, len(kinds))
-        return [Phase(name, cycle, op, fit, b) for (name, cycle, op, fit), b in zip(kinds, budgets) if b > 0]
+        return [
+            Phase(name, cycle, op, fit, b) for (name, cycle, op, fit), b in zip(kinds, budgets, strict=True) if b > 0
+        ]
 
     def winner_fitness(self, space: SearchSpace[Any]) -> Fitness:
         return self.winner_rule
