@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from hwnas.proxies.table import read_table
-from hwnas.search.fitness import Fitness, LogRankFusion, MaxNormalisedSum, ProxyFitness, ZScoreSum
+from hwnas.search.fitness import BUDGET_USE, Fitness, LogRankFusion, MaxNormalisedSum, ProxyFitness, ZScoreSum
 from hwnas.spaces import get_space
 
 DEV_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
@@ -71,6 +71,27 @@ def candidate_rules(available: set[str]) -> dict[str, Callable[[Sequence[dict[st
                 rules[f"z: {w_topo:g}·{topo} + log logsynflow + {w_skip:g}·skip"] = ZScoreSum(
                     ((topo, w_topo, "identity"), ("logsynflow", 1.0, "signed_log"), ("skip_length", w_skip, "identity"))
                 )
+    for w_budget in (0.25, 0.5, 1.0):
+        for w_skip in (0.25, 0.5):
+            rules[f"z: es + log logsynflow + {w_skip:g}·skip + {w_budget:g}·budget use"] = ZScoreSum(
+                (
+                    ("es", 1.0, "identity"),
+                    ("logsynflow", 1.0, "signed_log"),
+                    ("skip_length", w_skip, "identity"),
+                    (BUDGET_USE, w_budget, "identity"),
+                )
+            )
+    if "meco" in available:
+        for w_meco in (0.1, 0.25):
+            rules[f"z: es + log logsynflow + 0.5·skip + 0.25·budget use + {w_meco:g}·meco"] = ZScoreSum(
+                (
+                    ("es", 1.0, "identity"),
+                    ("logsynflow", 1.0, "signed_log"),
+                    ("skip_length", 0.5, "identity"),
+                    (BUDGET_USE, 0.25, "identity"),
+                    ("meco", w_meco, "identity"),
+                )
+            )
     return rules
 
 
@@ -96,11 +117,15 @@ def main() -> int:
     accuracy = np.array([float(rows[a][args.accuracy_column]) for a in archs])
     latency = {c: np.array([float(rows[a][c]) for a in archs]) for c in COLUMNS}
 
-    def budgets(subset: np.ndarray, quantiles: Sequence[float]) -> list[np.ndarray]:
+    def budgets(subset: np.ndarray, quantiles: Sequence[float]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(feasible archs, their budget use = latency / limit) per budget, as a search sees them."""
         out = []
         for column in COLUMNS:
             lat = latency[column][subset]
-            out += [subset[lat <= np.quantile(lat, q / 100)] for q in quantiles]
+            for q in quantiles:
+                limit = np.quantile(lat, q / 100)
+                idx = subset[lat <= limit]
+                out.append((idx, latency[column][idx] / limit))
         return out
 
     everything = np.arange(len(archs))
@@ -115,10 +140,10 @@ def main() -> int:
             budgets(np.sort(perm[len(perm) // 2 :]), range(10, 101, 5)),
         ]
 
-    def regret(rule, budget_list: list[np.ndarray]) -> np.ndarray:
+    def regret(rule, budget_list: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         out = []
-        for idx in budget_list:
-            group = [scores[i] for i in idx]
+        for idx, use in budget_list:
+            group = [{**scores[i], BUDGET_USE: float(u)} for i, u in zip(idx, use, strict=True)]
             values = rule.values(group) if isinstance(rule, Fitness) else rule(group)
             best = max(range(len(values)), key=lambda i: (values[i], -i))
             out.append(accuracy[idx].max() - accuracy[idx[best]])
