@@ -106,20 +106,19 @@ class BlockLatencyTable(LatencySource):
         return str(self.table.path) if self.table.path is not None else f"of {self.table.device_name}"
 
     def describe(self) -> dict[str, Any]:
-        data = self.table.data
-        validation = data.get("validation") or {}
+        header = self.table.header
         return {
             "kind": "block-table",
             "path": str(self.table.path) if self.table.path else None,
             "device": self.table.device_name,
-            "runtime": f"{data['runtime'].get('name')} {data['runtime'].get('version')}",
+            "runtime": f"{header.runtime.get('name')} {header.runtime.get('version')}",
             "space": self.table.space_name,
             "resolution": self.table.resolution,
             "entries": len(self.table.entries),
             "estimator": self.table.estimator,
-            "complete": bool(data.get("complete")),
+            "complete": self.table.complete,
             "calibration": self.calibration.to_dict(),
-            "validation": validation.get("calibrated"),
+            "validation": None if header.validation is None else dict(header.validation.calibrated),
         }
 
 
