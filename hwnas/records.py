@@ -288,12 +288,12 @@ class BestRecord:
     params_m: float | None = None
     flops_m: float | None = None
     resolution: int | None = None
-    scores: Mapping[str, float] = field(default_factory=dict)
+    scores: Mapping[str, float] | None = None
     device: str | None = None
     latency_source: Mapping[str, Any] | None = None
-    constraints: Mapping[str, Any] = field(default_factory=dict)
+    constraints: Mapping[str, Any] | None = None
     seed: int | None = None
-    config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] | None = None
     hwnas_version: str | None = None
     schema_version: int = SCHEMA_VERSION
 

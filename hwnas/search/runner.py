@@ -17,7 +17,7 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
                workers: int = 1, resume: bool = False, budget_s: float | None = None,
                on_step: Callable[[SearchState, Phase | None], None] | None = None,
                scorer: ProxyScorer | None = None) -> dict[str, Any]:
-    """Search, checkpointing after every step; returns {"best": ..., "run": ...}.
+    """Search, checkpointing after every step; returns {"best": best.json's content, "run": ..., "out": ...}.
 
     An existing checkpoint in ``out`` is continued with ``resume=True`` and refused
     otherwise, so a finished or interrupted run is never overwritten by accident.
@@ -60,4 +60,4 @@ def run_search(config: SearchConfig, latency_source: Any, out: str | Path, *, de
     run_dir.write_run(run)
     plot_pareto(state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms,
                 run_dir.path / "pareto.png")
-    return {"best": best, "run": run, "out": str(run_dir.path)}
+    return {"best": best.to_json(), "run": run, "out": str(run_dir.path)}
