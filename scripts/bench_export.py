@@ -28,7 +28,7 @@ from rich.table import Table
 
 from hwnas.errors import HwnasError, MissingDependency
 from hwnas.export import FORMATS, ExportRequest, export_model
-from hwnas.export.card import latency_summary
+from hwnas.export.card import ModelCard, latency_summary
 from hwnas.export.images import Preprocessing
 from hwnas.io import read_json
 from hwnas.spaces import get_space
@@ -116,14 +116,15 @@ def main() -> int:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
     if args.json:
-        print(json.dumps(card, indent=2))
+        print(json.dumps(card.to_json(), indent=2))
         return 0
     print_figures(card)
     return 0
 
 
-def print_figures(card: dict) -> None:
+def print_figures(record: ModelCard) -> None:
     out = Console(highlight=False, width=140)
+    card = record.to_json()
     arch = card["architecture"]
     out.print(f"[bold]{arch['encoding']}[/bold] ({arch['space']} {arch['resolution']}px, {arch['params_m']:.3f} M params, "
               f"{arch['flops_m']:.1f} MFLOPs; weights: {card['weights']['kind']})")
@@ -146,7 +147,7 @@ def print_figures(card: dict) -> None:
         else:
             table.add_row(a["format"], a["precision"], parity, "-", "-", lat.get("reason", "-"))
     out.print(table)
-    for line in latency_summary(card):
+    for line in latency_summary(record):
         out.print(escape(line))
     out.print(f"model card: {card['out']}/model_card.json")
 

@@ -160,7 +160,7 @@ def test_coreml_spec_check_catches_a_wrong_precision_and_shape(tmp_path: Path) -
 
     out = tmp_path / "o"
     card = export_model(ExportRequest(target=NB201_ARCH, space="nb201", out=out, formats=("coreml",),
-                                      precision="fp32", measure=False))
+                                      precision="fp32", measure=False)).to_json()
     report = next(a for a in card["artifacts"] if a["format"] == "coreml")
     assert report["precision"] == "fp32" and report["checks"]["spec_check"] == "passed"
     assert "FLOAT16" not in report["checks"]["tensor_dtypes"]
