@@ -52,7 +52,7 @@ def train_on_digits(run_dir: Path, steps: int, batch: int, seed: int, out: Path,
     np.savez(calibration, images=images[1400:], labels=labels[1400:])
     torch.manual_seed(seed)
     model = space.build(space.decode(best["arch"]), num_classes=DIGITS_CLASSES, resolution=resolution)
-    pre = Preprocessing.for_space(space.name, resolution)
+    pre = Preprocessing.for_space(space, resolution)
     x_all = pre.apply(torch.from_numpy(train_x).float().div(255.0).unsqueeze(1).expand(-1, 3, -1, -1))
     y_all = torch.from_numpy(train_y)
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)

@@ -13,10 +13,9 @@ estimator (median, or p10 on host-cpu), the statistic the latency table predicts
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Mapping
 
 from hwnas.export.base import INPUT_NAME, OUTPUT_NAME
 from hwnas.io import atomic_write_json, atomic_write_text

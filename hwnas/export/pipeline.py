@@ -124,7 +124,7 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
     else:
         weights = initial_weights(source.seed)
     input_shape = space.input_shape(source.resolution)
-    preprocessing = Preprocessing.for_space(space.name, source.resolution)
+    preprocessing = Preprocessing.for_space(space, source.resolution)
     calibration = None
     if request.calibration is not None:
         step("reading calibration images")

@@ -26,7 +26,7 @@ from hwnas.latency.table import LatencyTable, identity_of, now_iso, table_path
 from hwnas.latency.targets import open_target
 from hwnas.latency.timing import TimingStats
 from hwnas.records import ProfileRun
-from hwnas.spaces import get_space
+from hwnas.spaces import DEFAULT_SPACE, get_space
 from hwnas.spaces.base import BlockSpec, SearchSpace
 
 UPLOAD_BATCH = 16
@@ -86,7 +86,7 @@ class ProfileSummary:
 def profile_device(
     device: str | Device,
     *,
-    space: str | SearchSpace = "hybrid",
+    space: str | SearchSpace = DEFAULT_SPACE,
     resolution: int | None = None,
     num_classes: int | None = None,
     limit: int | None = None,

@@ -28,7 +28,7 @@ from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageE
 from hwnas.io import read_json
 from hwnas.latency.table import TABLE_KIND, Calibration, LatencyTable, table_path
 from hwnas.latency.timing import TimingStats
-from hwnas.spaces import get_space
+from hwnas.spaces import DEFAULT_SPACE, get_space
 from hwnas.spaces.base import SearchSpace
 
 
@@ -225,7 +225,7 @@ def load_latency_source(*, space: str | SearchSpace, device: str | Device | None
     if not path.exists():
         raise HwnasError(f"no latency table for device {dev.name!r} and space {sp.name!r} at {path}: "
                          f"run `hwnas profile --device {dev.name}"
-                         f"{'' if sp.name == 'hybrid' else ' --space ' + sp.name}"
+                         f"{'' if sp.name == DEFAULT_SPACE else ' --space ' + sp.name}"
                          f"{' --resolution ' + str(resolution) if resolution else ''}` first")
     source = BlockLatencyTable(LatencyTable.load(path))
     if source.table.space_name != sp.name:

@@ -30,7 +30,7 @@ from hwnas.latency.sources import BlockLatencyTable
 from hwnas.latency.table import Calibration, LatencyTable, now_iso, table_path
 from hwnas.latency.timing import TimingStats
 from hwnas.records import Validation, ValidationSample
-from hwnas.spaces import get_space
+from hwnas.spaces import DEFAULT_SPACE, get_space
 
 MIN_SAMPLES = 3
 
@@ -124,7 +124,7 @@ def validate_table(
     if samples < MIN_SAMPLES:
         raise UsageError(f"--samples must be at least {MIN_SAMPLES} (a calibration is fitted), got {samples}")
     dev = load_device(device)
-    sp = get_space(space or "hybrid")
+    sp = get_space(space or DEFAULT_SPACE)
     path = Path(table) if table is not None else table_path(dev.name, sp, resolution, None, tables_dir)
     if not path.exists():
         raise HwnasError(f"no latency table for device {dev.name!r} at {path}: run `hwnas profile --device {dev.name}` first")
