@@ -28,7 +28,7 @@ from rich.table import Table
 
 from hwnas.errors import HwnasError, MissingDependency
 from hwnas.export import FORMATS, ExportRequest, export_model
-from hwnas.export.card import latency_summary
+from hwnas.export.card import ModelCard, latency_summary
 from hwnas.export.images import Preprocessing
 from hwnas.io import read_json
 from hwnas.spaces import get_space
@@ -52,7 +52,7 @@ def train_on_digits(run_dir: Path, steps: int, batch: int, seed: int, out: Path,
     np.savez(calibration, images=images[1400:], labels=labels[1400:])
     torch.manual_seed(seed)
     model = space.build(space.decode(best["arch"]), num_classes=DIGITS_CLASSES, resolution=resolution)
-    pre = Preprocessing.for_space(space.name, resolution)
+    pre = Preprocessing.for_space(space, resolution)
     x_all = pre.apply(torch.from_numpy(train_x).float().div(255.0).unsqueeze(1).expand(-1, 3, -1, -1))
     y_all = torch.from_numpy(train_y)
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
@@ -124,14 +124,15 @@ def main() -> int:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
     if args.json:
-        print(json.dumps(card, indent=2))
+        print(json.dumps(card.to_json(), indent=2))
         return 0
     print_figures(card)
     return 0
 
 
-def print_figures(card: dict) -> None:
+def print_figures(record: ModelCard) -> None:
     out = Console(highlight=False, width=140)
+    card = record.to_json()
     arch = card["architecture"]
     out.print(
         f"[bold]{arch['encoding']}[/bold] ({arch['space']} {arch['resolution']}px, {arch['params_m']:.3f} M params, "
@@ -165,7 +166,7 @@ def print_figures(card: dict) -> None:
         else:
             table.add_row(a["format"], a["precision"], parity, "-", "-", lat.get("reason", "-"))
     out.print(table)
-    for line in latency_summary(card):
+    for line in latency_summary(record):
         out.print(escape(line))
     out.print(f"model card: {card['out']}/model_card.json")
 

@@ -41,7 +41,7 @@ from rich.table import Table
 
 from hwnas.latency.sources import ArchLatencyTable
 from hwnas.proxies import score_architecture
-from hwnas.proxies.table import read_table
+from hwnas.proxies.score_table import read_table
 from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
 from hwnas.search.fitness import BUDGET_USE
 from hwnas.search.scoring import TableScorer

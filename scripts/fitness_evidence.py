@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwnas.proxies.table import read_table
+from hwnas.proxies.score_table import read_table
 from hwnas.search.fitness import BUDGET_USE, Fitness, LogRankFusion, MaxNormalisedSum, ProxyFitness, ZScoreSum
 from hwnas.spaces import get_space
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,6 +13,9 @@ from rich.table import Table
 
 from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt
 from hwnas.cli.output import emit_json, stderr, stdout
+
+if TYPE_CHECKING:
+    from hwnas.records import ArtifactCard, ModelCard
 
 
 def export(
@@ -109,39 +113,32 @@ def export(
         task = progress.add_task("starting", total=None)
         card = export_model(request, on_step=lambda text: progress.update(task, description=text))
     if json_out:
-        emit_json(card)
+        emit_json(card.to_json())
         return
     _print_summary(card)
 
 
-def _print_summary(card: dict) -> None:
+def _print_summary(card: ModelCard) -> None:
     from hwnas.export.card import latency_summary
 
-    arch = card["architecture"]
+    arch = card.architecture
     stdout.print(
-        f"[bold]{card['name']}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
+        f"[bold]{card.name}[/bold]  {arch['space']} {arch['resolution']}x{arch['resolution']}, "
         f"#Params {arch['params_m']:.3f} M, FLOPs {arch['flops_m']:.1f} M"
     )
     stdout.print(f"arch {escape(arch['encoding'])}", soft_wrap=True)
-    if card["weights"]["kind"] == "initial":
+    if card.weights["kind"] == "initial":
         stdout.print("[yellow]weights: untrained initial weights (pass --weights for a trained model)[/yellow]")
     table = Table("format", "file", "prec.", "MB", "parity with PyTorch", "latency", title_justify="left")
-    for a in card["artifacts"]:
-        table.add_row(
-            a["format"],
-            a["file"],
-            a["precision"],
-            f"{a['size_bytes'] / 1e6:.2f}",
-            _parity(a["parity"]),
-            _latency(a["latency"]),
-        )
+    for a in card.artifacts:
+        table.add_row(a.format, a.file, a.precision, f"{a.size_bytes / 1e6:.2f}", _parity(a.parity), _latency(a))
     stdout.print(table)
     for line in latency_summary(card):
         stdout.print(escape(line))
-    stdout.print(f"model card: {card['out']}/model_card.json and README.md")
+    stdout.print(f"model card: {card.out}/model_card.json and README.md")
 
 
-def _parity(parity: dict | None) -> str:
+def _parity(parity: Mapping[str, Any] | None) -> str:
     if not parity:
         return "not run here"
     if "calibration_images" in parity:
@@ -150,11 +147,11 @@ def _parity(parity: dict | None) -> str:
     return f"max |diff| {worst:.1e}" + (" (weak: constant outputs)" if parity.get("warning") else "")
 
 
-def _latency(latency: dict | None) -> str:
-    if not latency or not latency.get("measured"):
+def _latency(artifact: ArtifactCard) -> str:
+    value, latency = artifact.estimate_ms, artifact.latency
+    if value is None or latency is None:
         return "-"
-    estimator = latency.get("estimator", "median")
-    return f"{latency[f'{estimator}_ms']:.3f} ms {estimator} ({latency['device']})"
+    return f"{value:.3f} ms {latency.get('estimator', 'median')} ({latency['device']})"
 
 
 def register(app: typer.Typer) -> None:

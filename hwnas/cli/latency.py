@@ -69,12 +69,12 @@ def devices(json_out: JsonOpt = False) -> None:
         path = table_path(dev.name, hybrid)
         if path.exists():
             doc = LatencyTable.load(path)
-            validation = doc.data.get("validation") or {}
+            validation = doc.header.validation
             entry["table"] = {
                 "path": str(path),
                 "entries": len(doc.entries),
-                "complete": bool(doc.data.get("complete")),
-                "within_10pct": (validation.get("calibrated") or {}).get("within_10pct"),
+                "complete": doc.complete,
+                "within_10pct": None if validation is None else validation.calibrated.get("within_10pct"),
             }
         rows.append(entry)
     if json_out:

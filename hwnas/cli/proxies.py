@@ -33,7 +33,7 @@ from hwnas.proxies import get_proxy, proxy_names, resolve_proxies
 from hwnas.proxies.data import LabelledImages, load_labelled_images
 from hwnas.proxies.evaluation import MIN_GROUP, ProxyJudgement, judge, parse_entries, rank_fusion
 from hwnas.proxies.plots import scatter_plot
-from hwnas.proxies.table import (
+from hwnas.proxies.score_table import (
     ScoreRun,
     ScoreSettings,
     canonical_archs,

@@ -1,27 +1,33 @@
-"""The model card: ``model_card.json`` for programs, ``README.md`` for people, both from one dict.
+"""The model card: ``model_card.json`` for programs, ``README.md`` for people, both from one
+:class:`~hwnas.records.ModelCard` record.
 
 It says what the files are (architecture, space, #Params, FLOPs, interface and
 preprocessing), whether the weights are trained, what was checked (ONNX checker, Core
 ML spec, parity with PyTorch, INT8 agreement), how fast each file ran and how that
 compares with the latency table's prediction, the SHA-256 of every file, and a
 snippet that loads and runs the ONNX file.
+
+Every latency figure shown (README, CLI, the ±10% check) is the device's timing
+estimator (median, or p10 on host-cpu), the statistic the latency table predicts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hwnas.export.base import INPUT_NAME, OUTPUT_NAME
 from hwnas.io import atomic_write_json, atomic_write_text
+from hwnas.records import CARD_VERSION, ModelCard
 
-CARD_VERSION = 1
+__all__ = ["CARD_VERSION", "ModelCard", "latency_summary", "onnx_snippet", "render_readme", "write_card"]
 
 
-def onnx_snippet(card: dict[str, Any]) -> str:
+def onnx_snippet(preprocessing: Mapping[str, Any], resolution: int) -> str:
     """Python that loads model.onnx, preprocesses an image as the card says and prints the top class."""
-    pre = card["input"]["preprocessing"]
-    r = card["architecture"]["resolution"]
+    pre = preprocessing
+    r = resolution
     mean = ", ".join(f"{v:g}" for v in pre["mean"])
     std = ", ".join(f"{v:g}" for v in pre["std"])
     return f'''import numpy as np
@@ -45,8 +51,8 @@ print("top-1 class:", int(logits.argmax(1)[0]), "logits shape:", logits.shape)
 '''
 
 
-def write_card(out_dir: Path, card: dict[str, Any]) -> None:
-    atomic_write_json(out_dir / "model_card.json", card)
+def write_card(out_dir: Path, card: ModelCard) -> None:
+    atomic_write_json(out_dir / "model_card.json", card.to_json())
     atomic_write_text(out_dir / "README.md", render_readme(card))
 
 
@@ -54,7 +60,7 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f} ms"
 
 
-def _parity_text(parity: dict[str, Any] | None) -> str:
+def _parity_text(parity: Mapping[str, Any] | None) -> str:
     if not parity:
         return "not run here"
     if "calibration_images" in parity:
@@ -67,40 +73,42 @@ def _parity_text(parity: dict[str, Any] | None) -> str:
     return f"max abs diff {worst:.2e} ({verdict}, tol {parity['tolerance']:g}; {', '.join(sets)}{weak})"
 
 
-def _latency_text(latency: dict[str, Any] | None) -> str:
+def _latency_text(latency: Mapping[str, Any] | None) -> str:
+    """The device's estimator first (what the check compares), then the other statistics."""
     if not latency:
         return "-"
     if not latency.get("measured"):
-        return latency.get("reason", "not timed")
-    return f"{latency['median_ms']:.3f} ms median (p10 {latency['p10_ms']:.3f}, p90 {latency['p90_ms']:.3f}; " \
-           f"{latency['device']}, {latency['runtime']})"
+        return str(latency.get("reason", "not timed"))
+    est = latency.get("estimator", "median")
+    others = ", ".join(f"{name} {latency[f'{name}_ms']:.3f}" for name in ("median", "p10", "p90") if name != est)
+    return f"{latency[f'{est}_ms']:.3f} ms {est} ({others}; {latency['device']}, {latency['runtime']})"
 
 
-def latency_summary(card: dict[str, Any]) -> list[str]:
+def latency_summary(card: ModelCard) -> list[str]:
     """Plain-text lines for the latency check and the INT8 speed-up (printed by the CLI and the bench)."""
     lines = []
-    check = card["latency_check"]
-    if check.get("checked"):
-        verdict = "within" if check["within_tolerance"] else "OUTSIDE"
-        lines.append(f"latency on {check['device']}: measured {check['measured_ms']:.3f} ms "
-                     f"({check.get('estimator', 'median')}) vs predicted {check['predicted_ms']:.3f} ms "
-                     f"({check['error_pct']:+.1f}%, {verdict} ±{check['tolerance_pct']:.0f}%)")
+    check = card.latency_check
+    if check.checked:
+        verdict = "within" if check.within_tolerance else "OUTSIDE"
+        lines.append(f"latency on {check.device}: measured {check.measured_ms:.3f} ms "
+                     f"({check.estimator}) vs predicted {check.predicted_ms:.3f} ms "
+                     f"({check.error_pct:+.1f}%, {verdict} ±{check.tolerance_pct:.0f}%)")
     else:
-        lines.append(f"latency vs prediction: not checked ({check.get('reason')})")
-    if card.get("int8_speedup"):
-        sp = card["int8_speedup"]
-        lines.append(f"INT8 speed-up on {sp['device']} ({sp.get('estimator', 'median')}): {sp['speedup']:.2f}x "
-                     f"({sp['fp32_ms']:.3f} -> {sp['int8_ms']:.3f} ms)")
+        lines.append(f"latency vs prediction: not checked ({check.reason})")
+    if card.int8_speedup is not None:
+        sp = card.int8_speedup
+        lines.append(f"INT8 speed-up on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
+                     f"({sp.fp32_ms:.3f} -> {sp.int8_ms:.3f} ms)")
     return lines
 
 
-def render_readme(card: dict[str, Any]) -> str:
-    arch, target, weights = card["architecture"], card["target"], card["weights"]
-    inp, out = card["input"], card["output"]
+def render_readme(card: ModelCard) -> str:
+    arch, target, weights = card.architecture, card.target, card.weights
+    inp, out = card.input, card.output
     lines = [
-        f"# {card['name']}",
+        f"# {card.name}",
         "",
-        f"An image classifier exported by hwnas {card['hwnas_version']} from the `{arch['space']}` search space.",
+        f"An image classifier exported by hwnas {card.hwnas_version} from the `{arch['space']}` search space.",
         "",
     ]
     if weights["kind"] == "initial":
@@ -114,8 +122,8 @@ def render_readme(card: dict[str, Any]) -> str:
         f"- space: `{arch['space']}`, input {arch['resolution']}x{arch['resolution']}, {arch['num_classes']} classes",
         f"- #Params: {arch['params_m']:.4f} M, FLOPs: {arch['flops_m']:.2f} M",
     ]
-    if card.get("search"):
-        s = card["search"]
+    if card.search:
+        s = card.search
         lines.append(f"- found by `hwnas search` ({s.get('strategy')}) in `{s.get('run_dir')}`")
     lines += [
         "",
@@ -133,14 +141,14 @@ def render_readme(card: dict[str, Any]) -> str:
         "| format | file | precision | size | checks | parity with PyTorch | latency |",
         "|---|---|---|---|---|---|---|",
     ]
-    for a in card["artifacts"]:
-        check = next((f"{k}: {v}" for k, v in a["checks"].items() if k in ("onnx_checker", "spec_check", "loads")), "")
-        lines.append(f"| {a['format']} | `{a['file']}` | {a['precision']} | {a['size_bytes'] / 1e6:.2f} MB | {check} | "
-                     f"{_parity_text(a['parity'])} | {_latency_text(a['latency'])} |")
+    for a in card.artifacts:
+        check = next((f"{k}: {v}" for k, v in a.checks.items() if k in ("onnx_checker", "spec_check", "loads")), "")
+        lines.append(f"| {a.format} | `{a.file}` | {a.precision} | {a.size_bytes / 1e6:.2f} MB | {check} | "
+                     f"{_parity_text(a.parity)} | {_latency_text(a.latency)} |")
     lines += ["", "Notes:", ""]
-    for a in card["artifacts"]:
-        for note in a.get("notes", []):
-            lines.append(f"- {a['format']}: {note}")
+    for a in card.artifacts:
+        for note in a.notes:
+            lines.append(f"- {a.format}: {note}")
     lines += ["", "## Latency", ""]
     lines.append(f"- target device: `{target['device']}` ({target.get('runtime', '')}, {target.get('precision', '')})")
     if target.get("predicted_latency_ms") is not None:
@@ -149,22 +157,22 @@ def render_readme(card: dict[str, Any]) -> str:
         lines.append(f"- no prediction: {target.get('reason', 'no table')}")
     if target.get("search_predicted_latency_ms") is not None:
         lines.append(f"- predicted during the search: {_ms(target['search_predicted_latency_ms'])}")
-    check = card["latency_check"]
-    if check.get("checked"):
-        verdict = "within" if check["within_tolerance"] else "OUTSIDE"
-        lines.append(f"- model.onnx measured {_ms(check['measured_ms'])} ({check.get('estimator', 'median')}) on "
-                     f"{check['device']}: {check['error_pct']:+.1f}% "
-                     f"from the prediction ({verdict} ±{check['tolerance_pct']:.0f}%)")
+    check = card.latency_check
+    if check.checked:
+        verdict = "within" if check.within_tolerance else "OUTSIDE"
+        lines.append(f"- model.onnx measured {_ms(check.measured_ms)} ({check.estimator}) on "
+                     f"{check.device}: {check.error_pct:+.1f}% "
+                     f"from the prediction ({verdict} ±{check.tolerance_pct:.0f}%)")
     else:
-        lines.append(f"- prediction vs measurement: not checked ({check.get('reason')})")
-    if card.get("int8_speedup"):
-        sp = card["int8_speedup"]
-        lines.append(f"- INT8 speed-up over fp32 on {sp['device']} ({sp.get('estimator', 'median')}): {sp['speedup']:.2f}x "
-                     f"({_ms(sp['fp32_ms'])} -> {_ms(sp['int8_ms'])})")
+        lines.append(f"- prediction vs measurement: not checked ({check.reason})")
+    if card.int8_speedup is not None:
+        sp = card.int8_speedup
+        lines.append(f"- INT8 speed-up over fp32 on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
+                     f"({_ms(sp.fp32_ms)} -> {_ms(sp.int8_ms)})")
     lines += ["", "## SHA-256", ""]
-    for a in card["artifacts"]:
-        lines.append(f"- `{a['file']}`: `{a['sha256']}`")
-        for extra in a.get("extra_files", []):
+    for a in card.artifacts:
+        lines.append(f"- `{a.file}`: `{a.sha256}`")
+        for extra in a.extra_files:
             lines.append(f"- `{extra['file']}`: `{extra['sha256']}`")
-    lines += ["", "## Run the ONNX file", "", "```python", card["snippet"].rstrip(), "```", ""]
+    lines += ["", "## Run the ONNX file", "", "```python", card.snippet.rstrip(), "```", ""]
     return "\n".join(lines)

@@ -2,8 +2,8 @@
 
 An exported file is only useful with the preprocessing it expects, so the export fixes
 one and the model card states it: RGB, resized (bilinear, no crop) to the network's
-resolution, scaled to [0, 1], normalised per channel with the space's dataset statistics
-(ImageNet for ``hybrid``, CIFAR-10 for ``nb201``), NCHW float32.
+resolution, scaled to [0, 1], normalised per channel with the statistics the space states
+(:attr:`SearchSpace.preprocessing`), NCHW float32.
 
 Calibration inputs (nothing is downloaded):
 
@@ -32,14 +32,10 @@ import torch
 import torch.nn.functional as F
 
 from hwnas.errors import UsageError
+from hwnas.spaces.base import SearchSpace
 
 MAX_CALIBRATION_IMAGES = 256
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-_STATS = {"nb201": ("CIFAR-10", CIFAR10_MEAN, CIFAR10_STD)}
 
 
 @dataclass(frozen=True)
@@ -52,9 +48,10 @@ class Preprocessing:
     statistics: str
 
     @classmethod
-    def for_space(cls, space_name: str, resolution: int) -> Preprocessing:
-        statistics, mean, std = _STATS.get(space_name, ("ImageNet", IMAGENET_MEAN, IMAGENET_STD))
-        return cls(resolution, mean, std, statistics)
+    def for_space(cls, space: SearchSpace[Any], resolution: int) -> Preprocessing:
+        """The space's own input statistics (:attr:`SearchSpace.preprocessing`) at ``resolution``."""
+        stats = space.preprocessing
+        return cls(resolution, stats.mean, stats.std, stats.statistics)
 
     def apply(self, images01: torch.Tensor) -> torch.Tensor:
         """N,3,H,W in [0, 1] -> N,3,R,R normalised float32."""

@@ -25,6 +25,7 @@ from hwnas.devices import DEFAULT_DEVICE, Device, load_device
 from hwnas.errors import HwnasError
 from hwnas.export.base import ArtifactReport
 from hwnas.latency.targets import open_target
+from hwnas.records import BestRecord
 from hwnas.spaces.base import SearchSpace
 
 TOLERANCE = 0.10
@@ -102,14 +103,14 @@ def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactRepo
 
 
 def predict(space: SearchSpace, arch: str, device: Device, resolution: int, num_classes: int,
-            run: dict[str, Any] | None) -> dict[str, Any]:
+            run: BestRecord | None) -> dict[str, Any]:
     """The latency table's prediction for the target device (and what the search saw, for a run directory)."""
     from hwnas.latency.sources import BlockLatencyTable, load_latency_source
 
     result: dict[str, Any] = {"device": device.name}
     if run is not None:
-        result["search_predicted_latency_ms"] = run.get("predicted_latency_ms")
-        result["search_latency_source"] = run.get("latency_source")
+        result["search_predicted_latency_ms"] = run.predicted_latency_ms
+        result["search_latency_source"] = None if run.latency_source is None else dict(run.latency_source)
     try:
         source = load_latency_source(space=space, device=device, resolution=resolution)
         if isinstance(source, BlockLatencyTable) and source.table.num_classes != num_classes:

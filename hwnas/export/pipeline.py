@@ -35,13 +35,14 @@ from hwnas.devices import DEFAULT_DEVICE, Device, load_device
 from hwnas.errors import UsageError
 from hwnas.export import FORMATS
 from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactWriter, ExportContext
-from hwnas.export.card import CARD_VERSION, onnx_snippet, write_card
+from hwnas.export.card import onnx_snippet, write_card
 from hwnas.export.files import check_destination, sha256_of, size_bytes, staged_directory
 from hwnas.export.images import Preprocessing, load_calibration
 from hwnas.export.measure import int8_speedup, latency_check, measure_artifacts, predict
 from hwnas.export.parity import RANDOM_INPUTS, random_inputs, torch_outputs
 from hwnas.export.source import ExportSource, resolve_source
 from hwnas.export.weights import initial_weights, load_weights
+from hwnas.records import ArtifactCard, Int8Speedup, LatencyCheck, ModelCard
 
 PRECISIONS = ("fp32", "fp16", "int8")
 DEFAULT_FORMATS = ("onnx",)
@@ -103,8 +104,8 @@ def plan_formats(formats: tuple[str, ...], precision: str | None, calibration: P
     return writers
 
 
-def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write the artifacts and the model card into ``request.out``; returns the card."""
+def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | None = None) -> ModelCard:
+    """Write the artifacts and the model card into ``request.out``; returns the card (with ``out`` set)."""
     step = on_step or (lambda _: None)
     source = resolve_source(request.target, space=request.space, resolution=request.resolution,
                             num_classes=request.num_classes, device=request.device, seed=request.seed)
@@ -123,7 +124,7 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
     else:
         weights = initial_weights(source.seed)
     input_shape = space.input_shape(source.resolution)
-    preprocessing = Preprocessing.for_space(space.name, source.resolution)
+    preprocessing = Preprocessing.for_space(space, source.resolution)
     calibration = None
     if request.calibration is not None:
         step("reading calibration images")
@@ -157,49 +158,47 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
         step("writing the model card")
         card = build_card(source, device, model, weights, ctx, prediction, latency)
         write_card(stage, card)
-    card["out"] = str(request.out)
-    return card
+    return replace(card, out=str(request.out))
 
 
 def build_card(source: ExportSource, device: Device, model: torch.nn.Module, weights: dict[str, Any],
-               ctx: ExportContext, prediction: dict[str, Any], latency: dict[str, dict[str, Any]]) -> dict[str, Any]:
+               ctx: ExportContext, prediction: dict[str, Any], latency: dict[str, dict[str, Any]]) -> ModelCard:
     space, shape = source.space, ctx.input_shape
     batch: Any = "batch" if ctx.dynamic_batch else 1
     artifacts = []
     for report in ctx.reports.values():
         path = ctx.out_dir / report.file
-        artifacts.append({
-            "format": report.format, "file": report.file, "precision": report.precision,
-            "size_bytes": size_bytes(path), "sha256": sha256_of(path), "checks": report.checks,
-            "parity": report.parity, "latency": report.latency, "notes": list(report.notes),
-            "extra_files": [{"file": f, "sha256": sha256_of(ctx.out_dir / f)} for f in report.extra_files],
-        })
-    card: dict[str, Any] = {
-        "card_version": CARD_VERSION,
-        "name": f"hwnas-{space.name}-{source.resolution}-{sha256_text(source.arch)[:8]}",
-        "hwnas_version": __version__,
-        "torch_version": torch.__version__,
-        "architecture": {
+        artifacts.append(ArtifactCard(
+            format=report.format, file=report.file, precision=report.precision,
+            size_bytes=size_bytes(path), sha256=sha256_of(path), checks=report.checks,
+            parity=report.parity, latency=report.latency, notes=tuple(report.notes),
+            extra_files=tuple({"file": f, "sha256": sha256_of(ctx.out_dir / f)} for f in report.extra_files),
+        ))
+    preprocessing = ctx.preprocessing.to_dict()
+    return ModelCard(
+        name=f"hwnas-{space.name}-{source.resolution}-{sha256_text(source.arch)[:8]}",
+        hwnas_version=__version__,
+        torch_version=torch.__version__,
+        architecture={
             "space": space.name, "encoding": source.arch, "resolution": source.resolution,
             "num_classes": source.num_classes, "params_m": count_params(model) / 1e6,
             "flops_m": count_flops(model, shape) / 1e6,
         },
-        "search": source.search_summary(),
-        "weights": weights,
-        "input": {"name": INPUT_NAME, "shape": [batch, *shape[1:]], "dtype": "float32",
-                  "preprocessing": ctx.preprocessing.to_dict()},
-        "output": {"name": OUTPUT_NAME, "shape": [batch, source.num_classes],
-                   "meaning": "unnormalised class scores (softmax gives probabilities)"},
-        "target": {"device": device.name, "runtime": device.runtime, "precision": device.precision, **prediction},
-        "artifacts": artifacts,
-        "latency_check": latency_check(prediction, latency.get("onnx")),
-        "int8_speedup": int8_speedup(latency),
-        "calibration": ctx.calibration.describe() if ctx.calibration is not None else None,
-        "parity_inputs": {name: int(len(x)) for name, x in ctx.parity_inputs.items()},
-        "seed": source.seed,
-    }
-    card["snippet"] = onnx_snippet(card)
-    return card
+        search=source.search_summary(),
+        weights=weights,
+        input={"name": INPUT_NAME, "shape": [batch, *shape[1:]], "dtype": "float32",
+               "preprocessing": preprocessing},
+        output={"name": OUTPUT_NAME, "shape": [batch, source.num_classes],
+                "meaning": "unnormalised class scores (softmax gives probabilities)"},
+        target={"device": device.name, "runtime": device.runtime, "precision": device.precision, **prediction},
+        artifacts=tuple(artifacts),
+        latency_check=LatencyCheck.from_json(latency_check(prediction, latency.get("onnx"))),
+        int8_speedup=Int8Speedup.from_json(int8_speedup(latency)),
+        calibration=ctx.calibration.describe() if ctx.calibration is not None else None,
+        parity_inputs={name: int(len(x)) for name, x in ctx.parity_inputs.items()},
+        seed=source.seed,
+        snippet=onnx_snippet(preprocessing, source.resolution),
+    )
 
 
 def sha256_text(text: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from hwnas.errors import UsageError
 from hwnas.io import read_json
+from hwnas.records import BestRecord
 from hwnas.spaces import get_space
 from hwnas.spaces.base import SearchSpace
 
@@ -29,7 +30,7 @@ class ExportSource:
     device: str | None
     seed: int
     run_dir: Path | None = None
-    run: dict[str, Any] | None = None
+    run: BestRecord | None = None
 
     def search_summary(self) -> dict[str, Any] | None:
         """The parts of best.json a model card repeats."""
@@ -37,7 +38,8 @@ class ExportSource:
             return None
         keys = ("strategy", "scores", "constraints", "predicted_latency_ms", "device", "latency_source", "seed",
                 "hwnas_version")
-        return {"run_dir": str(self.run_dir), **{k: self.run.get(k) for k in keys}}
+        best = self.run.to_json()
+        return {"run_dir": str(self.run_dir), **{k: best.get(k) for k in keys}}
 
 
 def resolve_source(target: str, *, space: str | None, resolution: int | None, num_classes: int | None,
@@ -61,17 +63,18 @@ def _from_run_dir(path: Path, resolution: int | None, num_classes: int | None, d
     if not best_path.is_file():
         raise UsageError(f"{path} has no best.json: not a finished `hwnas search` run directory")
     try:
-        best = read_json(best_path)
+        data = read_json(best_path)
     except ValueError as exc:
         raise UsageError(f"{best_path} is not valid JSON ({exc})") from None
-    missing = [k for k in ("arch", "space") if not isinstance(best, dict) or not best.get(k)]
+    missing = [k for k in ("arch", "space") if not isinstance(data, dict) or not data.get(k)]
     if missing:
         raise UsageError(f"{best_path} has no {' or '.join(missing)}")
-    sp = get_space(best["space"])
-    arch = sp.encode(sp.decode(best["arch"]))
-    r = resolution or best.get("resolution") or sp.default_resolution
-    return _checked(ExportSource(sp, arch, _resolution(sp, r), _classes(sp, num_classes), device or best.get("device"),
-                                 int(best.get("seed") or 0) if seed is None else seed, path, best))
+    best = BestRecord.from_json(data)
+    sp = get_space(best.space)
+    arch = sp.encode(sp.decode(best.arch))
+    r = resolution or best.resolution or sp.default_resolution
+    return _checked(ExportSource(sp, arch, _resolution(sp, r), _classes(sp, num_classes), device or best.device,
+                                 int(best.seed or 0) if seed is None else seed, path, best))
 
 
 def _checked(source: ExportSource) -> ExportSource:

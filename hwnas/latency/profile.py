@@ -25,7 +25,8 @@ from hwnas.latency.artifacts import ArtifactCache
 from hwnas.latency.table import LatencyTable, identity_of, now_iso, table_path
 from hwnas.latency.targets import open_target
 from hwnas.latency.timing import TimingStats
-from hwnas.spaces import get_space
+from hwnas.records import ProfileRun
+from hwnas.spaces import DEFAULT_SPACE, get_space
 from hwnas.spaces.base import BlockSpec, SearchSpace
 
 UPLOAD_BATCH = 16
@@ -85,7 +86,7 @@ class ProfileSummary:
 def profile_device(
     device: str | Device,
     *,
-    space: str | SearchSpace = "hybrid",
+    space: str | SearchSpace = DEFAULT_SPACE,
     resolution: int | None = None,
     num_classes: int | None = None,
     limit: int | None = None,
@@ -149,19 +150,19 @@ def profile_device(
                         if on_block is not None:
                             on_block(BlockDone(present + measured, total, spec.key, m.stats))
                         if time.perf_counter() - last_save >= checkpoint_every_s:
-                            table.data["complete"] = table.is_complete(all_keys, rounds)
+                            table.with_progress(all_keys, rounds)
                             table.save(path)
                             last_save = time.perf_counter()
         finally:
             wall_s = time.perf_counter() - started
             _record_run(table, wall_s=wall_s, export_s=export_s, exported=cache.exported, timed_s=timed_s,
                         setup_s=setup_s, measured=measured)
-            table.data["complete"] = table.is_complete(all_keys, rounds)
+            table.with_progress(all_keys, rounds)
             table.save(path)
     return ProfileSummary(
         path=path, device=dev.name, runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
         entries=len(table.entries), expected_entries=len(all_keys), measured=measured, already_present=present,
-        complete=bool(table.data["complete"]), wall_s=wall_s, export_s=export_s, exported=cache.exported,
+        complete=table.complete, wall_s=wall_s, export_s=export_s, exported=cache.exported,
         rounds=rounds,
         timed_s=timed_s, setup_s=setup_s,
     )
@@ -187,12 +188,6 @@ def _open_table(path: Path, device: Device, description: dict, space: SearchSpac
 def _record_run(table: LatencyTable, *, wall_s: float, export_s: float, exported: int, timed_s: float,
                 setup_s: float, measured: int) -> None:
     """Append this run to ``profile.runs`` and keep totals over all runs of the table."""
-    profile = table.data.setdefault("profile", {"runs": []})
-    runs = profile.setdefault("runs", [])
-    runs.append({"finished": now_iso(), "measured": measured, "wall_s": round(wall_s, 3),
-                 "export_s": round(export_s, 3), "exported": exported, "timed_s": round(timed_s, 3),
-                 "setup_s": round(setup_s, 3)})
-    for name in ("wall_s", "export_s", "timed_s", "setup_s"):
-        profile[name] = round(sum(run[name] for run in runs), 3)
-    profile["timed_share"] = round(profile["timed_s"] / profile["wall_s"], 4) if profile["wall_s"] > 0 else 0.0
-    profile["overhead_share"] = round(1.0 - profile["timed_share"], 4) if profile["wall_s"] > 0 else 0.0
+    table.record_run(ProfileRun(finished=now_iso(), measured=measured, wall_s=round(wall_s, 3),
+                                export_s=round(export_s, 3), exported=exported, timed_s=round(timed_s, 3),
+                                setup_s=round(setup_s, 3)))

@@ -28,7 +28,7 @@ from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageE
 from hwnas.io import read_json
 from hwnas.latency.table import TABLE_KIND, Calibration, LatencyTable, table_path
 from hwnas.latency.timing import TimingStats
-from hwnas.spaces import get_space
+from hwnas.spaces import DEFAULT_SPACE, get_space
 from hwnas.spaces.base import SearchSpace
 
 
@@ -106,20 +106,19 @@ class BlockLatencyTable(LatencySource):
         return str(self.table.path) if self.table.path is not None else f"of {self.table.device_name}"
 
     def describe(self) -> dict[str, Any]:
-        data = self.table.data
-        validation = data.get("validation") or {}
+        header = self.table.header
         return {
             "kind": "block-table",
             "path": str(self.table.path) if self.table.path else None,
             "device": self.table.device_name,
-            "runtime": f"{data['runtime'].get('name')} {data['runtime'].get('version')}",
+            "runtime": f"{header.runtime.get('name')} {header.runtime.get('version')}",
             "space": self.table.space_name,
             "resolution": self.table.resolution,
             "entries": len(self.table.entries),
             "estimator": self.table.estimator,
-            "complete": bool(data.get("complete")),
+            "complete": self.table.complete,
             "calibration": self.calibration.to_dict(),
-            "validation": validation.get("calibrated"),
+            "validation": None if header.validation is None else dict(header.validation.calibrated),
         }
 
 
@@ -226,7 +225,7 @@ def load_latency_source(*, space: str | SearchSpace, device: str | Device | None
     if not path.exists():
         raise HwnasError(f"no latency table for device {dev.name!r} and space {sp.name!r} at {path}: "
                          f"run `hwnas profile --device {dev.name}"
-                         f"{'' if sp.name == 'hybrid' else ' --space ' + sp.name}"
+                         f"{'' if sp.name == DEFAULT_SPACE else ' --space ' + sp.name}"
                          f"{' --resolution ' + str(resolution) if resolution else ''}` first")
     source = BlockLatencyTable(LatencyTable.load(path))
     if source.table.space_name != sp.name:

@@ -12,6 +12,7 @@ Layout (``schema_version`` 1)::
                                  "mean_ms", "std_ms", "n", "rounds", "round_medians_ms",
                                  "round_p10_ms"}}}
 
+The layout's records (header, entry, calibration, validation) live in :mod:`hwnas.records`.
 The table is keyed by device *and* runtime build (REFERENCE §7): resuming a table with a
 different runtime version, thread count or precision is refused. The calibration is
 plain numbers in the JSON (never a pickle).
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from hwnas import __version__
@@ -30,11 +33,17 @@ from hwnas.devices import REPO_ROOT, Device
 from hwnas.errors import HwnasError, UsageError
 from hwnas.io import atomic_write_json, read_json
 from hwnas.latency.timing import TimingStats
+from hwnas.records import (
+    SCHEMA_VERSION,
+    TABLE_KIND,
+    Calibration,
+    ProfileRun,
+    TableEntry,
+    TableHeader,
+    Validation,
+)
 from hwnas.spaces import DEFAULT_SPACE
 from hwnas.spaces.base import BlockSpec, SearchSpace
-
-SCHEMA_VERSION = 1
-TABLE_KIND = "hwnas-block-latency-table"
 
 
 def default_tables_dir() -> Path:
@@ -67,32 +76,17 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """``predicted = scale * (stem + sum of blocks + head) + offset_ms``; identity until validated."""
-
-    scale: float = 1.0
-    offset_ms: float = 0.0
-    method: str = "identity"
-
-    def apply(self, raw_ms: float) -> float:
-        return self.scale * raw_ms + self.offset_ms
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
-        if not data:
-            return cls()
-        return cls(scale=float(data["scale"]), offset_ms=float(data["offset_ms"]), method=str(data.get("method", "linear")))
-
-
 class LatencyTable:
-    """A block table document; mutable while ``hwnas profile`` fills it, saved atomically."""
+    """A block table: a :class:`TableHeader` and a :class:`TableEntry` per block key.
 
-    def __init__(self, data: dict[str, Any], path: Path | None = None) -> None:
-        self.data = data
+    ``hwnas profile`` fills it (:meth:`add`, :meth:`with_progress`, :meth:`record_run`) and
+    ``hwnas validate-table`` calibrates it (:meth:`calibrate`); each replaces a frozen record,
+    none edits a dict. Saved atomically as the JSON layout above."""
+
+    def __init__(self, header: TableHeader, entries: Mapping[str, TableEntry] | None = None,
+                 path: Path | None = None) -> None:
+        self.header = header
+        self._entries: dict[str, TableEntry] = dict(entries or {})
         self.path = path
 
     # ---- creation and loading --------------------------------------------------------------
@@ -102,30 +96,20 @@ class LatencyTable:
         device_dict = device.to_dict()
         device_dict["source"] = Path(device.source).name if device.source else ""
         stamp = now_iso()
-        data = {
-            "schema_version": SCHEMA_VERSION,
-            "kind": TABLE_KIND,
-            "device": device_dict,
-            "runtime": description["runtime"],
-            "host": description["host"],
-            "threads": device.threads,
-            "precision": device.precision,
-            "batch_size": device.batch_size,
-            "hwnas_version": __version__,
-            "created": stamp,
-            "updated": stamp,
-            "space": space.name,
-            "resolution": resolution,
-            "num_classes": num_classes,
-            "timing": device.timing.to_dict(),
-            "expected_entries": expected_entries,
-            "complete": False,
-            "profile": {"runs": []},
-            "calibration": Calibration().to_dict(),
-            "validation": None,
-            "entries": {},
-        }
-        return cls(data, path)
+        header = TableHeader(device=device_dict, runtime=description["runtime"], host=description["host"],
+                             threads=device.threads, precision=device.precision, batch_size=device.batch_size,
+                             hwnas_version=__version__, created=stamp, updated=stamp, space=space.name,
+                             resolution=resolution, num_classes=num_classes, timing=device.timing.to_dict(),
+                             expected_entries=expected_entries)
+        return cls(header, {}, path)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], path: Path | None = None) -> LatencyTable:
+        entries = {key: TableEntry.from_json(entry) for key, entry in data.get("entries", {}).items()}
+        return cls(TableHeader.from_json(data), entries, path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.header.to_json(), "entries": {k: e.to_json() for k, e in self._entries.items()}}
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LatencyTable:
@@ -141,41 +125,46 @@ class LatencyTable:
         if data.get("schema_version") != SCHEMA_VERSION:
             raise HwnasError(f"{path} has schema version {data.get('schema_version')}; this hwnas reads "
                              f"{SCHEMA_VERSION} (re-run hwnas profile)")
-        return cls(data, path)
+        return cls.from_json(data, path)
 
     # ---- contents ----------------------------------------------------------------------------
     @property
     def device_name(self) -> str:
-        return str(self.data["device"]["name"])
+        return str(self.header.device["name"])
 
     @property
     def space_name(self) -> str:
-        return str(self.data["space"])
+        return self.header.space
 
     @property
     def resolution(self) -> int:
-        return int(self.data["resolution"])
+        return int(self.header.resolution)
 
     @property
     def num_classes(self) -> int:
-        return int(self.data["num_classes"])
+        return int(self.header.num_classes)
 
     @property
-    def entries(self) -> dict[str, dict[str, Any]]:
-        return self.data["entries"]
+    def entries(self) -> Mapping[str, TableEntry]:
+        """Block key -> entry (read-only view)."""
+        return MappingProxyType(self._entries)
 
     @property
     def calibration(self) -> Calibration:
-        return Calibration.from_dict(self.data.get("calibration"))
+        return self.header.calibration
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.header.complete)
 
     def stats(self, key: str) -> TimingStats | None:
-        entry = self.entries.get(key)
-        return TimingStats.from_dict(entry) if entry is not None else None
+        entry = self._entries.get(key)
+        return entry.stats if entry is not None else None
 
     @property
     def estimator(self) -> str:
         """The statistic predictions use: ``median`` unless the device's timing says ``p10``."""
-        return str(self.data.get("timing", {}).get("estimator", "median"))
+        return self.header.estimator
 
     def add(self, spec: BlockSpec, stats: TimingStats) -> None:
         """Record one round of ``spec``; the entry keeps the statistics of its fastest round
@@ -185,40 +174,42 @@ class LatencyTable:
         spells that cover whole rounds; the fastest round is the best estimate of the
         block on an otherwise idle device. Every round's median and p10 stay in the entry.
         """
-        est = self.estimator
-        old = self.entries.get(spec.key)
-        medians = list(old.get("round_medians_ms", [old["median_ms"]])) if old else []
-        p10s = list(old.get("round_p10_ms", [old["p10_ms"]])) if old else []
-        medians.append(stats.median_ms)
-        p10s.append(stats.p10_ms)
-        keep_old = old is not None and TimingStats.from_dict(old).value_ms(est) <= stats.value_ms(est)
-        entry = old if keep_old else {"kind": spec.kind, "input_shape": list(spec.input_shape), **stats.to_dict()}
-        assert entry is not None
-        entry["rounds"] = len(medians)
-        entry["round_medians_ms"] = medians
-        entry["round_p10_ms"] = p10s
-        self.entries[spec.key] = entry
+        old = self._entries.get(spec.key)
+        self._entries[spec.key] = (TableEntry.first(spec.kind, spec.input_shape, stats) if old is None
+                                   else old.with_round(stats, self.estimator))
 
     def rounds_done(self, key: str) -> int:
-        entry = self.entries.get(key)
-        return 0 if entry is None else int(entry.get("rounds", 1))
+        entry = self._entries.get(key)
+        return 0 if entry is None else entry.rounds_done
 
     def is_complete(self, keys: set[str], rounds: int) -> bool:
         """Every key present with all its rounds."""
         return all(self.rounds_done(k) >= rounds for k in keys)
 
+    def with_progress(self, keys: set[str], rounds: int) -> None:
+        """Set ``complete``: every key of the space present with all its rounds."""
+        self.header = replace(self.header, complete=self.is_complete(keys, rounds))
+
+    def record_run(self, run: ProfileRun) -> None:
+        """Append a profiling run to ``profile.runs``; the totals cover all runs."""
+        self.header = replace(self.header, profile=self.header.profile.with_run(run))
+
+    def calibrate(self, calibration: Calibration, validation: Validation) -> None:
+        """Store a fitted calibration and the validation that produced it."""
+        self.header = replace(self.header, calibration=calibration, validation=validation)
+
     def identity(self) -> dict[str, Any]:
         """What must match for two runs to fill one table (REFERENCE §7: device *and* runtime build)."""
-        return identity_of(self.data["device"]["name"], self.data["runtime"], self.data["host"], self.data["threads"],
-                           self.data["precision"], self.data["space"], self.data["resolution"],
-                           self.data["num_classes"], self.data["timing"].get("clock", "wall"), self.estimator)
+        h = self.header
+        return identity_of(self.device_name, dict(h.runtime), dict(h.host), h.threads, h.precision, h.space,
+                           h.resolution, h.num_classes, h.timing.get("clock", "wall"), self.estimator)
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("table has no path")
-        self.data["updated"] = now_iso()
-        atomic_write_json(target, self.data)
+        self.header = replace(self.header, updated=now_iso())
+        atomic_write_json(target, self.to_json())
         self.path = target
         return target
 

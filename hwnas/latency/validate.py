@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from hwnas.latency.endtoend import EndToEndMeasurer
 from hwnas.latency.sources import BlockLatencyTable
 from hwnas.latency.table import Calibration, LatencyTable, now_iso, table_path
 from hwnas.latency.timing import TimingStats
-from hwnas.spaces import get_space
+from hwnas.records import Validation, ValidationSample
+from hwnas.spaces import DEFAULT_SPACE, get_space
 
 MIN_SAMPLES = 3
 
@@ -123,7 +124,7 @@ def validate_table(
     if samples < MIN_SAMPLES:
         raise UsageError(f"--samples must be at least {MIN_SAMPLES} (a calibration is fitted), got {samples}")
     dev = load_device(device)
-    sp = get_space(space or "hybrid")
+    sp = get_space(space or DEFAULT_SPACE)
     path = Path(table) if table is not None else table_path(dev.name, sp, resolution, None, tables_dir)
     if not path.exists():
         raise HwnasError(f"no latency table for device {dev.name!r} at {path}: run `hwnas profile --device {dev.name}` first")
@@ -143,9 +144,10 @@ def validate_table(
     with EndToEndMeasurer(dev, sp, resolution=doc.resolution, num_classes=doc.num_classes,
                           work_dir=work_dir) as meter:
         runtime = meter.describe()["runtime"]
-        if runtime.get("version") != doc.data["runtime"].get("version") or runtime.get("name") != doc.data["runtime"].get("name"):
-            raise UsageError(f"{path} was measured with {doc.data['runtime'].get('name')} "
-                             f"{doc.data['runtime'].get('version')}, the device now runs {runtime.get('name')} "
+        was = doc.header.runtime
+        if runtime.get("version") != was.get("version") or runtime.get("name") != was.get("name"):
+            raise UsageError(f"{path} was measured with {was.get('name')} "
+                             f"{was.get('version')}, the device now runs {runtime.get('name')} "
                              f"{runtime.get('version')}: re-profile before validating")
         try:
             for round_index in range(rounds):
@@ -167,27 +169,22 @@ def validate_table(
     report_raw = accuracy(raw, meas)
     report_cal = accuracy(loo, meas)
     plot_path = Path(plot) if plot is not None else path.with_suffix(".validation.png")
-    doc.data["calibration"] = {**calibration.to_dict(), "fitted_on": len(archs), "seed": seed, "date": now_iso()}
-    doc.data["validation"] = {
-        "date": now_iso(),
-        "n": len(archs),
-        "seed": seed,
-        "method": f"end-to-end {est} of sampled networks (fastest of timing.rounds interleaved rounds, as for "
-                  "blocks); calibrated figures by leave-one-out",
-        "estimator": est,
-        "rounds": rounds,
-        "uncalibrated": report_raw,
-        "calibrated": report_cal,
-        "plot": plot_path.name,
-        "samples": [
-            {"arch": a, "predicted_raw_ms": round(r, 5), "predicted_loo_ms": round(p, 5),
-             "measured_ms": round(m, 5), "measured_p10_ms": round(float(best[a]["p10_ms"]), 5),
-             "measured_p90_ms": round(float(best[a]["p90_ms"]), 5),
-             "round_medians_ms": [round(float(st["median_ms"]), 5) for st in measured[a]],
-             "round_p10_ms": [round(float(st["p10_ms"]), 5) for st in measured[a]]}
+    date = now_iso()
+    validation = Validation(
+        date=date, n=len(archs), seed=seed,
+        method=f"end-to-end {est} of sampled networks (fastest of timing.rounds interleaved rounds, as for "
+               "blocks); calibrated figures by leave-one-out",
+        estimator=est, rounds=rounds, uncalibrated=report_raw, calibrated=report_cal, plot=plot_path.name,
+        samples=tuple(
+            ValidationSample(arch=a, predicted_raw_ms=round(r, 5), predicted_loo_ms=round(p, 5),
+                             measured_ms=round(m, 5), measured_p10_ms=round(float(best[a]["p10_ms"]), 5),
+                             measured_p90_ms=round(float(best[a]["p90_ms"]), 5),
+                             round_medians_ms=tuple(round(float(st["median_ms"]), 5) for st in measured[a]),
+                             round_p10_ms=tuple(round(float(st["p10_ms"]), 5) for st in measured[a]))
             for a, r, p, m in zip(archs, raw, loo, meas)
-        ],
-    }
+        ),
+    )
+    doc.calibrate(replace(calibration, fitted_on=len(archs), seed=seed, date=date), validation)
     doc.save(path)
     plot_validation(raw, loo, meas, plot_path, title=f"{dev.name}: {doc.space_name} at {doc.resolution}, "
                     f"{len(archs)} networks (seed {seed}), estimator {est}", figures_cal=report_cal,

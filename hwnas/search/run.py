@@ -25,7 +25,7 @@ def run_search(
     on_step: Callable[[SearchState, Phase | None], None] | None = None,
     scorer: ProxyScorer | None = None,
 ) -> dict[str, Any]:
-    """Search, checkpointing after every step; returns {"best": ..., "run": ...}.
+    """Search, checkpointing after every step; returns {"best": best.json's content, "run": ..., "out": ...}.
 
     An existing checkpoint in ``out`` is continued with ``resume=True`` and refused
     otherwise, so a finished or interrupted run is never overwritten by accident.
@@ -72,4 +72,4 @@ def run_search(
     plot_pareto(
         state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms, run_dir.path / "pareto.png"
     )
-    return {"best": best, "run": run, "out": str(run_dir.path)}
+    return {"best": best.to_json(), "run": run, "out": str(run_dir.path)}

@@ -2,7 +2,7 @@
 
 - ``checkpoint.json``: config + state after the last completed step (for ``--resume``);
 - ``history.jsonl``: every evaluated candidate with its phase and cycle;
-- ``best.json``: the winner; deterministic for a config (no wall-clock fields), so a
+- ``best.json``: the winner (:class:`~hwnas.records.BestRecord`); deterministic for a config (no wall-clock fields), so a
   resumed run's file equals an uninterrupted run's;
 - ``run.json``: counters and wall time of the run;
 - ``pareto.png``: latency vs proxy score, the Pareto front and the winner marked.
@@ -17,6 +17,7 @@ from typing import Any
 from hwnas import __version__
 from hwnas.errors import UsageError
 from hwnas.io import atomic_path, atomic_write_json, atomic_write_text, read_json
+from hwnas.records import BestRecord
 from hwnas.search.engine import SearchConfig, SearchState
 
 CHECKPOINT_VERSION = 2  # 2: strategies as objects, populations of encodings
@@ -66,32 +67,33 @@ class RunDir:
     def write_history(self, state: SearchState) -> None:
         atomic_write_text(self.path / "history.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
 
-    def write_best(self, best: dict[str, Any]) -> None:
-        atomic_write_json(self.path / "best.json", best)
+    def write_best(self, best: BestRecord) -> None:
+        atomic_write_json(self.path / "best.json", best.to_json())
 
     def write_run(self, run: dict[str, Any]) -> None:
         atomic_write_json(self.path / "run.json", run)
 
 
 def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str | None,
-                  latency_source: dict[str, Any], selection: str = "") -> dict[str, Any]:
-    return {
-        "arch": winner["arch"],
-        "space": config.space,
-        "strategy": config.strategy.name,
-        "selection": selection,
-        "predicted_latency_ms": winner["latency_ms"],
-        "params_m": winner["params_m"],
-        "flops_m": winner["flops_m"],
-        "resolution": config.resolution,
-        "scores": winner["scores"],
-        "device": device,
-        "latency_source": latency_source,
-        "constraints": config.constraints.as_dict(),
-        "seed": config.seed,
-        "config": config.to_json(),
-        "hwnas_version": __version__,
-    }
+                  latency_source: dict[str, Any], selection: str = "") -> BestRecord:
+    """The winner's record (``best.json``)."""
+    return BestRecord(
+        arch=winner["arch"],
+        space=config.space,
+        strategy=config.strategy.name,
+        selection=selection,
+        predicted_latency_ms=winner["latency_ms"],
+        params_m=winner["params_m"],
+        flops_m=winner["flops_m"],
+        resolution=config.resolution,
+        scores=dict(winner["scores"]),
+        device=device,
+        latency_source=dict(latency_source),
+        constraints=config.constraints.as_dict(),
+        seed=config.seed,
+        config=config.to_json(),
+        hwnas_version=__version__,
+    )
 
 
 def plot_pareto(history: list[dict[str, Any]], winner_arch: str, proxies: tuple[str, ...],

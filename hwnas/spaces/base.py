@@ -13,7 +13,12 @@ Guarantees every implementation gives (the conformance tests in
 - ``sample(rng)`` and the mutations draw every random choice from ``rng`` only,
   so a seed fixes the result; inputs are never modified.
 - ``mutate_topology`` changes only topology genes, ``mutate_size`` only size genes,
-  and both return a valid architecture different from the input.
+  and both return a valid architecture different from the input. ``mutate_size`` is an
+  optional capability: callers ask ``has_size_genes`` first, and a space without size
+  genes (nb201) does not implement it.
+- ``preprocessing`` names the input statistics the space's networks expect (as timm's
+  pretrained config carries mean/std), so an export never guesses them from the name.
+- ``examples`` are valid canonical encodings (docs, tests and bug reports copy them).
 - ``decode(encode(a)) == a`` and ``encode(decode(s)) == s`` for canonical ``s``.
 - ``decode`` raises :class:`~hwnas.errors.InvalidArchitecture` naming the bad part.
 - The blocks of ``blocks(arch)`` run in sequence reproduce ``build(arch)``'s layers,
@@ -30,6 +35,8 @@ from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
+
+from hwnas.errors import UsageError
 
 A = TypeVar("A")
 
@@ -50,6 +57,19 @@ class BlockSpec:
 
     def config_dict(self) -> dict[str, Any]:
         return dict(self.config)
+
+
+@dataclass(frozen=True)
+class InputStats:
+    """The per-channel normalisation a space's networks are built for: ``(x - mean) / std`` on RGB in [0, 1]."""
+
+    statistics: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+IMAGENET = InputStats("ImageNet", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CIFAR10 = InputStats("CIFAR-10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
 
 
 @dataclass(frozen=True)
@@ -85,9 +105,17 @@ class SearchSpace(ABC, Generic[A]):
     def mutate_topology(self, arch: A, rng: random.Random) -> A:
         """A different architecture that shares every size gene with ``arch``."""
 
-    @abstractmethod
+    @property
+    def has_size_genes(self) -> bool:
+        """Whether the space has size genes, so ``mutate_size`` applies (the size gene group is not empty)."""
+        return bool(self.gene_groups()[1].genes)
+
     def mutate_size(self, arch: A, rng: random.Random) -> A:
-        """A different architecture that shares every topology gene with ``arch``."""
+        """A different architecture that shares every topology gene with ``arch``.
+
+        Only for spaces with ``has_size_genes``; such a space must override it (the conformance
+        tests check), and calling it on one without size genes is a usage error."""
+        raise UsageError(f"the {self.name} space has no size genes; check has_size_genes before mutate_size")
 
     @abstractmethod
     def crossover(self, a: A, b: A, rng: random.Random) -> A:
@@ -108,6 +136,17 @@ class SearchSpace(ABC, Generic[A]):
         sequences has no such edges (its residuals all span one block) and returns [].
         """
         return []
+
+    # ---- metadata ----------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def preprocessing(self) -> InputStats:
+        """The input statistics the space's networks expect (its dataset's mean/std)."""
+
+    @property
+    @abstractmethod
+    def examples(self) -> tuple[str, ...]:
+        """A few canonical encodings of the space (the first is the one docs and smoke tests use)."""
 
     # ---- encoding ----------------------------------------------------------------------
     @abstractmethod

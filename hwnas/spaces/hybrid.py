@@ -48,7 +48,7 @@ from hwnas.layers.blocks import (
     TransformerEncoder,
 )
 from hwnas.spaces import SPACES
-from hwnas.spaces.base import BlockSpec, GeneGroup, SearchSpace
+from hwnas.spaces.base import IMAGENET, BlockSpec, GeneGroup, SearchSpace
 
 KERNELS = (3, 5, 7)
 EXPANSIONS = (2, 3, 4)
@@ -112,6 +112,9 @@ class HybridSpace(SearchSpace[HybridArch]):
     description = "ESFormer-style CNN-Transformer space (IBN / ConvNeXt / Transformer layers), 224x224, ~0.6-6.5M params"
     default_resolution = 224
     default_num_classes = 1000
+    preprocessing = IMAGENET
+    examples = ("w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:ib3,ti3/w160-e2-q96-h2:cn3",
+                "w24-e3:ib3,ib3/w48-e3-q32-h2:ib3,ib5/w96-e3-q64-h2:ib5,ti5,tc5/w160-e3-q96-h2:cn7,tc7")
     # proxy_resolution stays None (score at 224, as deployed): no reduced resolution ranks like 224 at
     # >= 0.9 for both search proxies (LogSynflow among topology mutants: 0.73); scripts/proxy_fidelity.py
 

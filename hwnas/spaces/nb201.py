@@ -9,7 +9,7 @@ operation on the edge from node ``i``. ``op`` is one of ``none``, ``skip_connect
 ``nor_conv_1x1``, ``nor_conv_3x3``, ``avg_pool_3x3``.
 
 The six edge operations are all *topology* genes; the space has no size genes
-(channels 16/32/64 and 5 cells per stage are fixed), so ``mutate_size`` raises.
+(channels 16/32/64 and 5 cells per stage are fixed): ``has_size_genes`` is False.
 Block list: stem, 15 cells, 2 residual reduction blocks and the head; a cell's
 key holds its arch string and input shape, so a per-block table for this space
 has up to 3 x 15,625 cell entries. Whole-architecture latency tables (for example
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from hwnas.errors import InvalidArchitecture, UsageError
+from hwnas.errors import InvalidArchitecture
 from hwnas.spaces import SPACES
-from hwnas.spaces.base import BlockSpec, GeneGroup, SearchSpace
+from hwnas.spaces.base import CIFAR10, BlockSpec, GeneGroup, SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from), in arch-string order
@@ -139,6 +139,8 @@ class NB201Space(SearchSpace[NB201Arch]):
     description = "NAS-Bench-201 cell space: 6 edges x 5 ops = 15,625 architectures (CIFAR, 32x32)"
     default_resolution = 32
     default_num_classes = 10
+    preprocessing = CIFAR10
+    examples = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|",)
 
     def gene_groups(self) -> tuple[GeneGroup, GeneGroup]:
         edges = tuple((f"edge{to}<-{frm}", f"operation on edge {frm}->{to}: " + "/".join(OPS)) for to, frm in EDGES)
@@ -151,9 +153,6 @@ class NB201Space(SearchSpace[NB201Arch]):
         i = rng.randrange(len(EDGES))
         new_op = rng.choice([op for op in OPS if op != arch.ops[i]])
         return NB201Arch(arch.ops[:i] + (new_op,) + arch.ops[i + 1 :])
-
-    def mutate_size(self, arch: NB201Arch, rng: random.Random) -> NB201Arch:
-        raise UsageError("the nb201 space has no size genes (channels and depth are fixed)")
 
     def crossover(self, a: NB201Arch, b: NB201Arch, rng: random.Random) -> NB201Arch:
         return NB201Arch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.ops, b.ops)))

@@ -67,13 +67,13 @@ def test_weights_file_that_is_not_a_state_dict(tmp_path: Path) -> None:
 def test_npz_without_labels_uint8_scaling_and_seeded_subset(tmp_path: Path) -> None:
     images = np.random.default_rng(0).integers(0, 256, size=(20, 12, 12, 3), dtype=np.uint8)
     np.savez(tmp_path / "c.npz", images=images)
-    pre = Preprocessing.for_space("hybrid", 32)
+    pre = Preprocessing.for_space(get_space("hybrid"), 32)
     a = load_calibration(tmp_path / "c.npz", pre, seed=0, limit=8)
     b = load_calibration(tmp_path / "c.npz", pre, seed=0, limit=8)
     assert a.images.shape == (8, 3, 32, 32) and a.labels is None and a.available == 20
     assert np.array_equal(a.images, b.images)
     # all 20: the first image's top-left pixel after scaling by 255 and ImageNet normalisation
-    full = load_calibration(tmp_path / "c.npz", Preprocessing.for_space("hybrid", 12), seed=0)
+    full = load_calibration(tmp_path / "c.npz", Preprocessing.for_space(get_space("hybrid"), 12), seed=0)
     expected = (images[0, 0, 0, 0] / 255.0 - 0.485) / 0.229
     assert full.images[0, 0, 0, 0] == pytest.approx(expected, abs=1e-5)
 
@@ -86,7 +86,7 @@ def test_image_folders_flat_and_by_class(tmp_path: Path) -> None:
         Image.new("RGB", (40, 30), (i * 60, 10, 200)).save(tmp_path / "by_class" / cls / f"{i}.png")
     (tmp_path / "flat").mkdir()
     Image.new("L", (16, 16), 128).save(tmp_path / "flat" / "a.jpg")
-    pre = Preprocessing.for_space("nb201", 32)
+    pre = Preprocessing.for_space(get_space("nb201"), 32)
     by_class = load_calibration(tmp_path / "by_class", pre, seed=0)
     assert by_class.images.shape == (3, 3, 32, 32) and by_class.labels.tolist() == [0, 0, 1]
     flat = load_calibration(tmp_path / "flat", pre, seed=0)
@@ -94,7 +94,7 @@ def test_image_folders_flat_and_by_class(tmp_path: Path) -> None:
 
 
 def test_bad_calibration_inputs(tmp_path: Path) -> None:
-    pre = Preprocessing.for_space("hybrid", 32)
+    pre = Preprocessing.for_space(get_space("hybrid"), 32)
     with pytest.raises(UsageError, match="no such file"):
         load_calibration(tmp_path / "none.npz", pre, seed=0)
     np.savez(tmp_path / "x.npz", pixels=np.zeros((2, 4, 4)))
@@ -160,7 +160,7 @@ def test_coreml_spec_check_catches_a_wrong_precision_and_shape(tmp_path: Path) -
 
     out = tmp_path / "o"
     card = export_model(ExportRequest(target=NB201_ARCH, space="nb201", out=out, formats=("coreml",),
-                                      precision="fp32", measure=False))
+                                      precision="fp32", measure=False)).to_json()
     report = next(a for a in card["artifacts"] if a["format"] == "coreml")
     assert report["precision"] == "fp32" and report["checks"]["spec_check"] == "passed"
     assert "FLOAT16" not in report["checks"]["tensor_dtypes"]

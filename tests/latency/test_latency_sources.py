@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def _synthetic_table(tmp_path: Path, archs: list[str], calibration: Calibration 
             ms = (len(spec.key) % 7 + 1) / 10
             table.add(spec, TimingStats(ms, ms * 0.9, ms * 1.2, ms, 0.01, 20))
     if calibration is not None:
-        table.data["calibration"] = calibration.to_dict()
+        table.header = replace(table.header, calibration=calibration)
     return table.save(tmp_path / "synthetic.json")
 
 

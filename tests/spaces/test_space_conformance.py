@@ -60,7 +60,7 @@ def test_size_mutations_stay_in_space_and_keep_topology(name: str, seed: int, st
     space = get_space(name)
     rng = random.Random(seed)
     arch = space.sample(rng)
-    if not space.gene_groups()[1].genes:
+    if not space.has_size_genes:
         with pytest.raises(UsageError):
             space.mutate_size(arch, rng)
         return
@@ -152,3 +152,17 @@ def test_atomic_writes_make_ordinary_files(tmp_path) -> None:
     os.umask(mask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_space_metadata(name: str) -> None:
+    """Every space states its input statistics and canonical examples, and implements mutate_size iff it
+    has size genes."""
+    from hwnas.spaces.base import SearchSpace
+
+    space = get_space(name)
+    stats = space.preprocessing
+    assert len(stats.mean) == 3 and len(stats.std) == 3 and all(s > 0 for s in stats.std) and stats.statistics
+    assert space.examples and all(space.encode(space.decode(e)) == e for e in space.examples)
+    overrides = type(space).mutate_size is not SearchSpace.mutate_size
+    assert overrides == space.has_size_genes == bool(space.gene_groups()[1].genes)

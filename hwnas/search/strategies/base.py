@@ -54,7 +54,8 @@ class Phase:
 
 
 def has_size_genes(space: SearchSpace[Any]) -> bool:
-    return bool(space.gene_groups()[1].genes)
+    """The space's own capability (:attr:`SearchSpace.has_size_genes`)."""
+    return space.has_size_genes
 
 
 def split_budget(evaluations: int, parts: int) -> list[int]:

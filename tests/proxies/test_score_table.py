@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
-import hwnas.proxies.table as table_mod
+import hwnas.proxies.score_table as table_mod
 from hwnas.errors import UsageError
-from hwnas.proxies.table import ScoreSettings, read_table, score_table
+from hwnas.proxies.score_table import ScoreSettings, read_table, score_table
 from hwnas.spaces import get_space
 
 SPACE = get_space("nb201")
