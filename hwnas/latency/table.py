@@ -29,7 +29,7 @@ from hwnas import __version__
 from hwnas.devices import REPO_ROOT, Device
 from hwnas.errors import HwnasError, UsageError
 from hwnas.io import atomic_write_json, read_json
-from hwnas.latency.timing import TimingStats
+from hwnas.latency.timing import TimingStats, best_of_rounds
 from hwnas.spaces import DEFAULT_SPACE
 from hwnas.spaces.base import BlockSpec, SearchSpace
 
@@ -191,7 +191,7 @@ class LatencyTable:
         p10s = list(old.get("round_p10_ms", [old["p10_ms"]])) if old else []
         medians.append(stats.median_ms)
         p10s.append(stats.p10_ms)
-        keep_old = old is not None and TimingStats.from_dict(old).value_ms(est) <= stats.value_ms(est)
+        keep_old = old is not None and best_of_rounds([TimingStats.from_dict(old), stats], est) is not stats
         entry = old if keep_old else {"kind": spec.kind, "input_shape": list(spec.input_shape), **stats.to_dict()}
         assert entry is not None
         entry["rounds"] = len(medians)
