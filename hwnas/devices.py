@@ -12,7 +12,7 @@ got 'fp8'``. Fields::
     name: host-cpu                 # required; also the table's file name
     description: ...               # one line
     aliases: [cpu]                 # other names --device accepts
-    runtime: onnxruntime           # onnxruntime | tensorrt | coreml
+    runtime: onnxruntime           # a registered runtime (hwnas.runtimes): onnxruntime | tensorrt | coreml
     provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu
     precision: fp32                # fp32 | fp16 | int8
     threads: 1                     # intra-op threads (ORT); null lets the runtime choose
@@ -37,15 +37,14 @@ from typing import Any
 import yaml
 
 from hwnas.errors import UnknownName, UsageError
-from hwnas.latency.timing import CLOCKS, ESTIMATORS, TimingSettings
+from hwnas.runtimes import RUNTIMES
+from hwnas.runtimes.base import DeviceSettings, SettingError
+from hwnas.runtimes.timing import CLOCKS, ESTIMATORS, TimingSettings
 
 DEFAULT_DEVICE = "host-cpu"
-RUNTIMES = ("onnxruntime", "tensorrt", "coreml")
 PRECISIONS = ("fp32", "fp16", "int8")
 CONNECTIONS = ("local", "ssh")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
-_DEFAULT_PROVIDER = {"onnxruntime": "CPUExecutionProvider", "tensorrt": "gpu", "coreml": "ALL"}
-_COREML_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -99,7 +98,7 @@ class Device:
         return f"{user}{self.ssh.host}{port}"
 
     def runner_options(self) -> dict[str, Any]:
-        """The options the on-device runner needs (see ``hwnas/latency/remote/runner.py``)."""
+        """The options the on-device runner needs (see ``hwnas/ondevice/protocol.py``)."""
         return {"precision": self.precision, "threads": self.threads, "provider": self.provider,
                 "graph_optimization": self.graph_optimization}
 
@@ -186,7 +185,8 @@ class _Checker:
     def unknown(self, allowed: set[str]) -> None:
         for key in self.data:
             if key not in allowed:
-                raise UsageError(f"{self.where}: unknown field '{self.prefix}{key}' (known: {', '.join(sorted(allowed))})")
+                raise UsageError(f"{self.where}: unknown field '{self.prefix}{key}' "
+                                 f"(known: {', '.join(sorted(allowed))})")
 
     def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
         if name not in self.data or self.data[name] is None:
@@ -265,13 +265,14 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
     assert name is not None
     if any(c in name for c in "/\\ ") or name.startswith("."):
         raise top.fail("name", f"must be a plain file name (no spaces or slashes), got {name!r}")
-    runtime = top.choice("runtime", RUNTIMES)
+    runtime = top.choice("runtime", tuple(RUNTIMES.names()))
+    runtime_cls = RUNTIMES.get(runtime)
     precision = top.choice("precision", PRECISIONS, default="fp32")
-    provider = top.string("provider", _DEFAULT_PROVIDER[runtime])
-    if runtime == "coreml" and provider is not None and provider.upper() not in _COREML_UNITS:
-        raise top.fail("provider", f"must be one of {', '.join(_COREML_UNITS)} for Core ML, got {provider!r}")
-    if runtime == "onnxruntime" and precision == "fp16":
-        raise top.fail("precision", "fp16 is not timed with onnxruntime here; use fp32, int8, or a tensorrt/coreml device")
+    provider = top.string("provider", runtime_cls.default_provider)
+    try:
+        runtime_cls.check_settings(DeviceSettings(precision, provider, top.data.get("threads")))
+    except SettingError as exc:
+        raise top.fail(exc.field, exc.message) from None
     connection = top.choice("connection", CONNECTIONS, default="local")
     ssh_data = top.mapping("ssh")
     ssh = None
@@ -294,8 +295,9 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         rounds=tc.integer("rounds", defaults.rounds, minimum=1) or 1,
         estimator=tc.choice("estimator", ESTIMATORS, default="median"),
     )
-    if timing.clock == "thread_cpu" and (runtime != "onnxruntime" or top.data.get("threads") != 1):
-        raise tc.fail("clock", "thread_cpu needs runtime onnxruntime with threads: 1 (the model must run on the "
+    if timing.clock == "thread_cpu" and (not runtime_cls.thread_cpu_clock or top.data.get("threads") != 1):
+        able = " or ".join(n for n in RUNTIMES if RUNTIMES.get(n).thread_cpu_clock)
+        raise tc.fail("clock", f"thread_cpu needs runtime {able} with threads: 1 (the model must run on the "
                                "timing thread)")
     return Device(
         name=name,

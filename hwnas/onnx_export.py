@@ -18,7 +18,7 @@ from hwnas.io import atomic_path
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "input"
-OUTPUT_NAME = "output"
+OUTPUT_NAME = "logits"  # what every artifact, profiled or exported, calls its output
 
 
 def export_onnx(

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from hwnas.latency.timing import TimingStats
+from hwnas.latency.timing import TimingStats, best_of_rounds
 
 SCHEMA_VERSION = 1
 TABLE_KIND = "hwnas-block-latency-table"
@@ -97,7 +97,7 @@ class TableEntry:
         """This entry after one more round: the faster round's statistics (by ``estimator``), all rounds listed."""
         medians = (*(self.round_medians_ms or (self.stats.median_ms,)), stats.median_ms)
         p10s = (*(self.round_p10_ms or (self.stats.p10_ms,)), stats.p10_ms)
-        best = self.stats if self.stats.value_ms(estimator) <= stats.value_ms(estimator) else stats
+        best = best_of_rounds((self.stats, stats), estimator)
         return replace(self, stats=best, rounds=len(medians), round_medians_ms=medians, round_p10_ms=p10s)
 
     @classmethod

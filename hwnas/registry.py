@@ -1,7 +1,10 @@
-"""A tiny name -> factory registry shared by spaces, proxies, backends and export formats.
+"""A tiny name -> factory registry shared by spaces, proxies, runtimes and export formats.
 
 Registering is one decorator; looking up an unknown name raises :class:`UnknownName`
 that lists the known ones, so every CLI option backed by a registry gets the same error.
+A runtime is registered in its ``hwnas/runtimes/<name>/host.py`` and imported by one line
+of ``hwnas/runtimes/__init__.py`` (whose docstring says how to add one); its export writers
+come along through ``hwnas.export.formats``.
 """
 
 from __future__ import annotations

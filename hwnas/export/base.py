@@ -1,7 +1,8 @@
 """The contract every export format fulfils, and what one export run shares between formats.
 
-A format is one :class:`ArtifactWriter` subclass registered in ``FORMATS`` (see
-``hwnas/export/__init__.py``). Guarantees of every writer:
+A format is one :class:`ArtifactWriter` subclass in the ``WRITERS`` of its runtime's
+``hwnas/runtimes/<runtime>/export.py``; ``hwnas/export/__init__.py`` collects them into
+``FORMATS``. Guarantees of every writer:
 
 - ``check_available`` raises :class:`~hwnas.errors.MissingDependency` naming the package
   or platform that is missing *before* anything is written, so a run that cannot finish
@@ -24,10 +25,10 @@ from torch import nn
 
 from hwnas.devices import Device
 from hwnas.export.images import CalibrationImages, Preprocessing
+from hwnas.onnx_export import INPUT_NAME, OUTPUT_NAME
 from hwnas.spaces.base import SearchSpace
 
-INPUT_NAME = "input"
-OUTPUT_NAME = "logits"
+__all__ = ["INPUT_NAME", "OUTPUT_NAME", "ArtifactReport", "ArtifactWriter", "ExportContext"]
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,25 @@ class ArtifactWriter(ABC):
     title: ClassVar[str] = ""
     file_name: ClassVar[str] = ""
     runtime: ClassVar[str] = ""
-    """The latency backend that runs the artifact (``hwnas.latency.backends``)."""
+    """The runtime that runs (and times) the artifact (``hwnas.runtimes``)."""
     needs: ClassVar[tuple[str, ...]] = ()
     """Formats this one is made from; they are written first."""
     needs_calibration: ClassVar[bool] = False
     precisions: ClassVar[tuple[str, ...]] = ("fp32",)
+    takes_precision: ClassVar[bool] = False
+    """``--precision`` sets this format's compute precision (a compiled format: Core ML, TensorRT)."""
+    build_order: ClassVar[int] = 100
+    """Position in ``FORMATS`` and so in build order and in the model card (after the formats it needs)."""
 
     def precision_for(self, requested: str | None, device: Device) -> str:
         """The precision this format is written in: ``requested`` when given, else its default."""
         return requested or self.precisions[0]
 
-    def check_available(self) -> None:
+    def needs_calibration_for(self, requested: str | None, device: Device) -> bool:
+        """Whether this run of the format needs ``--calibration`` images (default: ``needs_calibration``)."""
+        return self.needs_calibration
+
+    def check_available(self) -> None:  # noqa: B027  (optional hook)
         """Raise MissingDependency if this machine cannot write the format (default: it can)."""
 
     @abstractmethod

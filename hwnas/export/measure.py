@@ -1,14 +1,15 @@
 """How fast the exported files are, and how fast the latency table said the network would be.
 
-Timing reuses the latency stack: the device's backend and target (``open_target``, the
+Timing reuses the latency stack: the device's runtime and target (``open_target``, the
 on-device runner, the device's timing settings), so an exported file is timed exactly
 as the table's blocks and ``hwnas validate-table``'s networks were. Which device times
 an artifact:
 
-- ONNX Runtime files (onnx, ort, int8): the target device when it runs ONNX Runtime
-  (locally or over SSH), else ``host-cpu``;
-- Core ML packages and TensorRT engines: the target device when it runs that runtime
-  (Core ML timing needs macOS; an engine must be timed where it was built).
+- files of a runtime that can be timed on the host (``times_on_host_cpu``: ONNX Runtime's
+  onnx, ort, int8): the target device when it runs that runtime (locally or over SSH),
+  else ``host-cpu``;
+- the others (Core ML packages, TensorRT engines): the target device when it runs that
+  runtime (Core ML timing needs macOS; an engine must be timed where it was built).
 
 A file that cannot be timed gets the reason instead of a number. The ±10% check
 compares the fp32 ONNX file's figure (by the device's timing estimator, as the table
@@ -26,6 +27,8 @@ from hwnas.errors import HwnasError
 from hwnas.export.base import ArtifactReport
 from hwnas.latency.targets import open_target
 from hwnas.records import BestRecord
+from hwnas.latency.timing import TimingStats, best_of_rounds
+from hwnas.runtimes import RUNTIMES
 from hwnas.spaces.base import SearchSpace
 
 TOLERANCE = 0.10
@@ -35,11 +38,10 @@ def timing_device(runtime: str, target: Device) -> tuple[Device | None, str]:
     """The device that times artifacts of ``runtime``, or None and the reason."""
     if target.runtime == runtime:
         return target, ""
-    if runtime == "onnxruntime":
+    spec = RUNTIMES.get(runtime)
+    if spec.times_on_host_cpu:
         return load_device(DEFAULT_DEVICE), ""
-    where = {"coreml": "a Core ML device on macOS (e.g. --device apple-silicon)",
-             "tensorrt": "the TensorRT device that built the engine (e.g. --device nvidia-gpu)"}[runtime]
-    return None, f"not timed: the target device {target.name} runs {target.runtime}; time it with {where}"
+    return None, f"not timed: the target device {target.name} runs {target.runtime}; time it with {spec.timed_where}"
 
 
 def measure_artifacts(reports: dict[str, ArtifactReport], paths: dict[str, Path], runtimes: dict[str, str],
@@ -64,7 +66,7 @@ def measure_artifacts(reports: dict[str, ArtifactReport], paths: dict[str, Path]
         except HwnasError as exc:
             reason = f"not timed on {device.name}: {str(exc).splitlines()[0]}"
             fallback = load_device(DEFAULT_DEVICE)
-            if runtimes[formats[0]] == "onnxruntime" and device.name != fallback.name:
+            if RUNTIMES.get(runtimes[formats[0]]).times_on_host_cpu and device.name != fallback.name:
                 try:
                     timed = _time_on(fallback, formats, reports, paths, input_shape, on_step)
                     results.update({f: {**r, "note": reason} for f, r in timed.items()})
@@ -82,24 +84,21 @@ def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactRepo
     spell of a shared machine costs one round, not the figure."""
     rounds = max(1, device.timing.rounds)
     estimator = device.timing.estimator
-    best: dict[str, Any] = {}
-    medians: dict[str, list[float]] = {f: [] for f in formats}
+    timed: dict[str, list[TimingStats]] = {f: [] for f in formats}
     with open_target(device) as tgt:
         runtime = tgt.describe()["runtime"]
-        where = dict(zip(formats, tgt.upload([paths[f] for f in formats])))
+        where = dict(zip(formats, tgt.upload([paths[f] for f in formats]), strict=True))
         for r in range(rounds):
             for fmt in formats:
                 if on_step:
                     on_step(f"timing {reports[fmt].file} on {device.name} (round {r + 1}/{rounds})")
-                stats = tgt.measure(where[fmt], input_shape).stats
-                medians[fmt].append(stats.median_ms)
-                if fmt not in best or stats.value_ms(estimator) < best[fmt].value_ms(estimator):
-                    best[fmt] = stats
+                timed[fmt].append(tgt.measure(where[fmt], input_shape).stats)
+    best = {fmt: best_of_rounds(timed[fmt], estimator) for fmt in formats}
     clock = device.timing.clock
     return {fmt: {"measured": True, "device": device.name, "runtime": f"{runtime.get('name')} {runtime.get('version')}",
                   "threads": device.threads, "clock": clock, **best[fmt].to_dict(), "estimator": estimator,
                   "rounds": rounds,
-                  "round_medians_ms": medians[fmt]} for fmt in formats}
+                  "round_medians_ms": [st.median_ms for st in timed[fmt]]} for fmt in formats}
 
 
 def predict(space: SearchSpace, arch: str, device: Device, resolution: int, num_classes: int,

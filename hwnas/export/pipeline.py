@@ -33,10 +33,10 @@ from hwnas import __version__
 from hwnas.counting import count_flops, count_params
 from hwnas.devices import DEFAULT_DEVICE, Device, load_device
 from hwnas.errors import UsageError
-from hwnas.export import FORMATS
 from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactWriter, ExportContext
 from hwnas.export.card import onnx_snippet, write_card
 from hwnas.export.files import check_destination, sha256_of, size_bytes, staged_directory
+from hwnas.export.formats import FORMATS
 from hwnas.export.images import Preprocessing, load_calibration
 from hwnas.export.measure import int8_speedup, latency_check, measure_artifacts, predict
 from hwnas.export.parity import RANDOM_INPUTS, random_inputs, torch_outputs
@@ -89,15 +89,15 @@ def plan_formats(formats: tuple[str, ...], precision: str | None, calibration: P
                     changed = True
     writers = [FORMATS.get(name)() for name in FORMATS.names() if name in wanted]
     if precision is not None:
-        if not any(precision in w.precisions for w in writers if w.name not in ("onnx", "ort")) and precision != "fp32":
-            raise UsageError(f"--precision {precision} applies to the coreml and tensorrt formats (ONNX and ORT files "
-                             "are fp32); add --format coreml or tensorrt")
+        if precision != "fp32" and not any(precision in w.precisions for w in writers):
+            compiled = [FORMATS.get(name).name for name in FORMATS if FORMATS.get(name).takes_precision]
+            raise UsageError(f"--precision {precision} applies to the {' and '.join(compiled)} formats (ONNX and ORT "
+                             f"files are fp32); add --format {' or '.join(compiled)}")
         for w in writers:
-            if w.name in ("coreml", "tensorrt") and precision not in w.precisions:
+            if w.takes_precision and precision not in w.precisions:
                 raise UsageError(f"--precision {precision}: {w.title} exports {', '.join(w.precisions)}")
     for w in writers:
-        if (w.needs_calibration or (w.name == "tensorrt" and w.precision_for(precision, device) == "int8")) \
-                and calibration is None:
+        if w.needs_calibration_for(precision, device) and calibration is None:
             raise UsageError(f"the {w.name} format needs --calibration (an image folder or an .npz with 'images')")
     for w in writers:
         w.check_available()

@@ -1,6 +1,6 @@
 """The host-side export cache: each block (by its key) and each whole network is prepared once.
 
-Artifacts live under ``<work dir>/artifacts/hwnas-<version>/<space>/<backend tag>/``; the
+Artifacts live under ``<work dir>/artifacts/hwnas-<version>/<space>/<runtime's artifact tag>/``; the
 work dir is ``--work-dir``, ``$HWNAS_CACHE_DIR`` or ``~/.cache/hwnas``. A block's file name
 is its key made file-safe plus a short hash of the exact key, so two keys never share a
 file and a re-run (``--resume``, a second device with the same runtime) skips the export.
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from hwnas import __version__
-from hwnas.latency.backends.base import Backend
+from hwnas.runtimes.base import Runtime
 from hwnas.spaces.base import BlockSpec, SearchSpace
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -33,17 +33,17 @@ def safe_name(text: str) -> str:
 
 
 class ArtifactCache:
-    """Prepared models for one backend and one space, on disk."""
+    """Prepared models for one runtime and one space, on disk."""
 
-    def __init__(self, backend: Backend, space: SearchSpace, work_dir: str | os.PathLike[str] | None = None) -> None:
-        self.backend = backend
+    def __init__(self, runtime: Runtime, space: SearchSpace, work_dir: str | os.PathLike[str] | None = None) -> None:
+        self.runtime = runtime
         self.space = space
         root = Path(work_dir) if work_dir is not None else default_work_dir()
-        self.dir = root / "artifacts" / f"hwnas-{__version__}" / space.name / backend.artifact_tag
+        self.dir = root / "artifacts" / f"hwnas-{__version__}" / space.name / runtime.artifact_tag
         self.exported = 0
 
     def _path(self, name: str) -> Path:
-        return self.dir / (safe_name(name) + self.backend.artifact_suffix)
+        return self.dir / (safe_name(name) + self.runtime.artifact_suffix)
 
     def block(self, spec: BlockSpec) -> Path:
         """The artifact of one block at its input shape (exported on first use)."""
@@ -52,7 +52,7 @@ class ArtifactCache:
             with torch.random.fork_rng():
                 torch.manual_seed(0)
                 module = self.space.build_block(spec)
-            self.backend.prepare(module, spec.input_shape, path)
+            self.runtime.prepare(module, spec.input_shape, path)
             self.exported += 1
         return path
 
@@ -64,6 +64,6 @@ class ArtifactCache:
             with torch.random.fork_rng():
                 torch.manual_seed(0)
                 module = self.space.build(arch, num_classes=num_classes, resolution=resolution)
-            self.backend.prepare(module, self.space.input_shape(resolution), path)
+            self.runtime.prepare(module, self.space.input_shape(resolution), path)
             self.exported += 1
         return path

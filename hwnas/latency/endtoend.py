@@ -33,7 +33,7 @@ class EndToEndMeasurer:
 
     def __enter__(self) -> EndToEndMeasurer:
         self._target = open_target(self.device)
-        self._cache = ArtifactCache(self._target.backend, self.space, self.work_dir)
+        self._cache = ArtifactCache(self._target.runtime, self.space, self.work_dir)
         return self
 
     def __exit__(self, *exc: object) -> None:

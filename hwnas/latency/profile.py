@@ -123,7 +123,7 @@ def profile_device(
     with open_target(dev) as target:
         description = target.describe()
         table = _open_table(path, dev, description, sp, r, k, len(all_keys), resume=resume and not overwrite)
-        cache = ArtifactCache(target.backend, sp, work_dir)
+        cache = ArtifactCache(target.runtime, sp, work_dir)
         rounds = dev.timing.rounds
         present = sum(min(table.rounds_done(s.key), rounds) for s in specs)
         total = len(specs) * rounds

@@ -27,7 +27,7 @@ from hwnas.devices import Device, load_device
 from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageError
 from hwnas.io import read_json
 from hwnas.latency.table import TABLE_KIND, Calibration, LatencyTable, table_path
-from hwnas.latency.timing import TimingStats
+from hwnas.latency.timing import TimingStats, best_of_rounds
 from hwnas.spaces import DEFAULT_SPACE, get_space
 from hwnas.spaces.base import SearchSpace
 
@@ -246,4 +246,4 @@ def measure_end_to_end(space: str | SearchSpace, arch: Any, device: str | Device
     with EndToEndMeasurer(device, sp, resolution=resolution, num_classes=num_classes, work_dir=work_dir) as meter:
         timing = meter.device.timing
         rounds = [meter.measure(arch).stats for _ in range(timing.rounds)]
-    return min(rounds, key=lambda st: st.value_ms(timing.estimator))
+    return best_of_rounds(rounds, timing.estimator)

@@ -1,60 +1,25 @@
-"""Timing records: how a device was timed (:class:`TimingSettings`) and what came out (:class:`TimingStats`).
+"""Timing results: what came out of timing a model (:class:`TimingStats`, :class:`Measurement`),
+and the one rule for keeping the fastest of several rounds (:func:`best_of_rounds`).
 
 Statistics are computed here, on the host, from the raw per-run samples a runner
 returns, so a table measured locally and one measured over SSH summarise their
 samples the same way. Percentiles interpolate linearly between order statistics
 (numpy's default), ``std_ms`` is the sample standard deviation (0 for one run).
+How a device is timed (:class:`TimingSettings`) lives with the runtimes
+(``hwnas.runtimes.timing``), below the device descriptions that use it.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-CLOCKS = ("wall", "thread_cpu")
-ESTIMATORS = ("median", "p10")
+from hwnas.runtimes.timing import CLOCKS, ESTIMATORS, TimingSettings
 
-
-@dataclass(frozen=True)
-class TimingSettings:
-    """Warm up for at least ``warmup_runs`` runs and ``warmup_s`` seconds, then time runs until
-    both ``min_runs`` runs and ``min_time_s`` seconds are reached (trtexec's rule).
-
-    ``clock`` times each run on the host: ``wall`` (elapsed time), or ``thread_cpu``, the
-    CPU time of the thread that runs the model, which excludes time the core spent on
-    other processes (for one-thread ONNX Runtime on a shared machine; see host-cpu.yaml).
-    GPU runtimes time themselves (CUDA events) whatever the clock.
-
-    ``rounds`` > 1 times every model that many times, interleaved with the other models
-    of the job, and keeps the round with the lowest ``estimator`` (a table entry, an
-    end-to-end measurement alike), so a spell of load from other processes costs one
-    round, not the number.
-
-    ``estimator`` is the statistic a table predicts with and is validated against:
-    ``median`` (the default, the practice on a dedicated device) or ``p10``, which on a
-    shared machine tracks the device's uncontended speed where the median wanders with
-    other processes' load (see host-cpu.yaml).
-    """
-
-    warmup_runs: int = 10
-    warmup_s: float = 0.05
-    min_runs: int = 20
-    min_time_s: float = 0.3
-    clock: str = "wall"
-    rounds: int = 1
-    estimator: str = "median"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TimingSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
+__all__ = ["CLOCKS", "ESTIMATORS", "Measurement", "TimingSettings", "TimingStats", "best_of_rounds", "percentile"]
 
 
 @dataclass(frozen=True)
@@ -124,3 +89,20 @@ class Measurement:
     @classmethod
     def from_reply(cls, reply: Mapping[str, Any]) -> Measurement:
         return cls(TimingStats.from_samples(reply["samples_ms"]), float(reply["timed_s"]), float(reply["setup_s"]))
+
+
+def best_of_rounds(rounds: Iterable[TimingStats], estimator: str) -> TimingStats:
+    """The round with the lowest ``estimator`` value (``median`` or ``p10``); the earliest wins a tie.
+
+    Other processes can only slow a run down, and on a shared machine they do so in
+    spells that cover whole rounds, so the fastest round is the best estimate of the
+    model on an otherwise idle device. Table entries, end-to-end measurements,
+    validation and export timings all keep their best round by this rule.
+    """
+    best: TimingStats | None = None
+    for stats in rounds:
+        if best is None or stats.value_ms(estimator) < best.value_ms(estimator):
+            best = stats
+    if best is None:
+        raise ValueError("best_of_rounds of no rounds")
+    return best

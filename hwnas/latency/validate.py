@@ -28,7 +28,7 @@ from hwnas.latency.artifacts import default_work_dir, safe_name
 from hwnas.latency.endtoend import EndToEndMeasurer
 from hwnas.latency.sources import BlockLatencyTable
 from hwnas.latency.table import Calibration, LatencyTable, now_iso, table_path
-from hwnas.latency.timing import TimingStats
+from hwnas.latency.timing import TimingStats, best_of_rounds
 from hwnas.records import Validation, ValidationSample
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
@@ -162,8 +162,8 @@ def validate_table(
         finally:
             _save_checkpoint(checkpoint, doc, measured)
     est = doc.estimator  # the table's statistic, measured end to end the same way
-    best = {a: min(measured[a], key=lambda st: st[f"{est}_ms"]) for a in archs}  # as table entries keep theirs
-    meas = [float(best[a][f"{est}_ms"]) for a in archs]
+    best = {a: best_of_rounds([TimingStats.from_dict(st) for st in measured[a]], est) for a in archs}  # as blocks
+    meas = [best[a].value_ms(est) for a in archs]
     calibration = fit_calibration(raw, meas)
     loo = leave_one_out(raw, meas)
     report_raw = accuracy(raw, meas)
@@ -177,8 +177,8 @@ def validate_table(
         estimator=est, rounds=rounds, uncalibrated=report_raw, calibrated=report_cal, plot=plot_path.name,
         samples=tuple(
             ValidationSample(arch=a, predicted_raw_ms=round(r, 5), predicted_loo_ms=round(p, 5),
-                             measured_ms=round(m, 5), measured_p10_ms=round(float(best[a]["p10_ms"]), 5),
-                             measured_p90_ms=round(float(best[a]["p90_ms"]), 5),
+                             measured_ms=round(m, 5), measured_p10_ms=round(best[a].p10_ms, 5),
+                             measured_p90_ms=round(best[a].p90_ms, 5),
                              round_medians_ms=tuple(round(float(st["median_ms"]), 5) for st in measured[a]),
                              round_p10_ms=tuple(round(float(st["p10_ms"]), 5) for st in measured[a]))
             for a, r, p, m in zip(archs, raw, loo, meas)

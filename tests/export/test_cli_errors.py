@@ -11,7 +11,7 @@ from export_helpers import HYBRID_ARCH, NB201_ARCH, calibrated_weights
 
 from hwnas.cli.main import main
 from hwnas.errors import HwnasError
-from hwnas.export.ort import OrtWriter
+from hwnas.runtimes.onnxruntime.export import OrtWriter
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:

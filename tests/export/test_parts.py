@@ -156,7 +156,7 @@ def test_latency_check_and_speedup() -> None:
 def test_coreml_spec_check_catches_a_wrong_precision_and_shape(tmp_path: Path) -> None:
     pytest.importorskip("coremltools", reason="coremltools not installed (pip install 'hwnas[coreml]')")
     from hwnas.export import ExportRequest, export_model
-    from hwnas.export.coreml import spec_check
+    from hwnas.runtimes.coreml.export import spec_check
 
     out = tmp_path / "o"
     card = export_model(ExportRequest(target=NB201_ARCH, space="nb201", out=out, formats=("coreml",),
@@ -174,7 +174,7 @@ def test_coreml_spec_check_catches_a_wrong_precision_and_shape(tmp_path: Path) -
 def test_tensorrt_without_gpu_fails_first_and_names_what_is_missing(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from hwnas.cli.main import main
-    from hwnas.export.tensorrt import TensorRTWriter
+    from hwnas.runtimes.tensorrt.export import TensorRTWriter
 
     try:
         TensorRTWriter().check_available()

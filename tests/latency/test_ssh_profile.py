@@ -17,8 +17,9 @@ from hwnas.errors import DeviceError, MissingDependency
 from hwnas.io import read_json
 from hwnas.latency.profile import BlockDone, profile_device
 from hwnas.latency.sources import load_latency_source, measure_end_to_end
-from hwnas.latency.targets import SSHTarget, open_target
+from hwnas.latency.targets import open_target
 from hwnas.spaces import get_space
+from hwnas.transport.ssh import SSHTransport
 
 R = 32
 
@@ -33,7 +34,7 @@ def test_profile_over_ssh_copies_the_runner_and_models(sshd, tmp_path: Path) -> 
     for entry in data["entries"].values():
         assert 0 < entry["p10_ms"] <= entry["median_ms"] <= entry["p90_ms"]
     remote = tmp_path / "ssh-local-remote"
-    assert (remote / "runner.py").exists()
+    assert (remote / "runner.pyz").exists()  # the runner zipapp
     assert len(list((remote / "models").glob("*.onnx"))) == 3  # copied to the device, then timed there
 
     # the table predicts, and whole networks are timed through the same connection kind
@@ -49,9 +50,9 @@ def test_profile_over_ssh_copies_the_runner_and_models(sshd, tmp_path: Path) -> 
 
 def test_one_connection_serves_the_whole_job(sshd, tmp_path: Path) -> None:
     target = open_target(load_device(str(sshd.device(tmp_path))))
-    assert isinstance(target, SSHTarget)
+    assert isinstance(target.transport, SSHTransport)
     with target:
-        control = Path(target.ssh._control_dir.name)  # type: ignore[union-attr]
+        control = Path(target.transport.ssh._control_dir.name)  # type: ignore[attr-defined]
         sockets = list(control.iterdir())
         assert len(sockets) == 1 and sockets[0].is_socket()  # the ControlMaster every command reuses
         assert target.describe()["runtime"]["name"] == "onnxruntime"

@@ -31,3 +31,15 @@ def test_round_trip_and_bad_input() -> None:
     with pytest.raises(ValueError):
         TimingStats.from_samples([1.0, float("nan")])
     assert TimingSettings.from_dict({"min_runs": 7, "unknown": 1}).min_runs == 7
+
+
+def test_best_of_rounds_keeps_the_lowest_estimator_and_the_earliest_on_ties() -> None:
+    from hwnas.latency.timing import best_of_rounds
+
+    a = TimingStats.from_samples([3.0, 3.0, 9.0])  # median 3, p10 3
+    b = TimingStats.from_samples([1.0, 4.0, 4.0])  # median 4, p10 1.6
+    c = TimingStats.from_samples([3.0, 3.0, 9.0])
+    assert best_of_rounds([a, b], "median") is a and best_of_rounds([a, b], "p10") is b
+    assert best_of_rounds([a, c], "median") is a  # a tie keeps the earlier round
+    with pytest.raises(ValueError, match="no rounds"):
+        best_of_rounds([], "median")

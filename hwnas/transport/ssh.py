@@ -1,5 +1,8 @@
 """SSH transport to a remote device, with the system OpenSSH client.
 
+:class:`SSHTransport` copies the runner zipapp into ``ssh.work_dir`` and talks to one
+``runner.pyz serve`` process in JSON lines; :class:`SSHConnection` runs its commands.
+
 Using ``ssh`` itself (not a Python SSH library) means ``~/.ssh/config``, agents, keys
 and jump hosts work as they do in a terminal. One master connection (ControlMaster)
 carries every command of a session, so a 1,000-block table opens one TCP connection;
@@ -9,15 +12,21 @@ and server keep-alives bound how long an unreachable or vanished device can stal
 
 from __future__ import annotations
 
+import json
+import os
+import selectors
 import shlex
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from hwnas.devices import SSHSettings
+from hwnas.devices import Device, SSHSettings
 from hwnas.errors import DeviceError, MissingDependency
+from hwnas.transport.base import Transport
+from hwnas.transport.zipapp import runner_archive
 
 SSH_UNREACHABLE = 255  # ssh's own exit status for connection and authentication failures
 
@@ -36,7 +45,8 @@ class SSHConnection:
 
     def __init__(self, settings: SSHSettings, *, persist_s: int = 300) -> None:
         if shutil.which("ssh") is None:
-            raise MissingDependency("OpenSSH client", "install it (apt-get install openssh-client) to reach SSH devices")
+            raise MissingDependency("OpenSSH client",
+                                    "install it (apt-get install openssh-client) to reach SSH devices")
         self.settings = settings
         self.persist_s = persist_s
         self._control_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -130,3 +140,116 @@ class SSHConnection:
         if returncode == SSH_UNREACHABLE:
             return DeviceError(f"cannot reach {self.destination} over SSH to {what}: {detail}")
         return DeviceError(f"{self.destination}: could not {what}: {detail}")
+
+
+class SSHTransport(Transport):
+    """A device over SSH: the runner zipapp is copied into ``ssh.work_dir`` and serves JSON lines.
+
+    One ``runner.pyz serve`` process answers every request of the job through the shared
+    connection. A dropped connection, a missing remote Python or a missing runtime
+    raises DeviceError (or MissingDependency) naming the device; callers keep what was
+    measured before.
+    """
+
+    MODELS_DIR = "models"
+    RUNNER = "runner.pyz"
+
+    def __init__(self, device: Device, runtime_title: str, *, reply_timeout_s: float = 1800) -> None:
+        super().__init__(device, runtime_title)
+        assert device.ssh is not None
+        self.settings: SSHSettings = device.ssh
+        self.ssh = SSHConnection(device.ssh)
+        self.reply_timeout_s = reply_timeout_s
+        fd, self._stderr_path = tempfile.mkstemp(prefix="hwnas-runner-", suffix=".log")
+        os.close(fd)
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def where(self) -> str:
+        return f"{self.device.name} ({self.ssh.destination})"
+
+    @property
+    def missing_label(self) -> str:
+        return f"{self.runtime_title} on {self.where}"
+
+    def _start(self) -> None:
+        self.ssh.open()
+        work = remote_path_expr(self.settings.work_dir)
+        self.ssh.run(f"mkdir -p {work}/{self.MODELS_DIR} && cat > {work}/{self.RUNNER}", input_bytes=runner_archive(),
+                     what="copy the runner")
+        self._proc = self.ssh.popen(f"cd {work} && exec {self.settings.python} {self.RUNNER} serve",
+                                    stderr_path=Path(self._stderr_path))
+        reply = self.send({"op": "ping"}, timeout_s=60, what="start the runner")
+        if not reply.get("ok"):
+            raise DeviceError(f"{self.device.name}: the runner did not start: {reply.get('error')}")
+
+    def _stderr_tail(self) -> str:
+        try:
+            lines = [ln for ln in Path(self._stderr_path).read_text("utf-8", "replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
+
+    def send(self, request: dict[str, Any], *, what: str, timeout_s: float | None = None) -> dict[str, Any]:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        timeout_s = self.reply_timeout_s if timeout_s is None else timeout_s
+        try:
+            proc.stdin.write((json.dumps(request) + "\n").encode())
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._lost(what) from None
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout_s):
+                raise DeviceError(f"{self.where}: no answer within {timeout_s:.0f} s while trying to {what}")
+        line = proc.stdout.readline()
+        if not line:
+            raise self._lost(what)
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def _lost(self, what: str) -> DeviceError:
+        proc = self._proc
+        try:
+            code = proc.wait(timeout=30) if proc is not None else None
+        except subprocess.TimeoutExpired:
+            code = None
+        detail = self._stderr_tail()
+        if code == 127 or "not found" in detail:
+            return DeviceError(f"{self.device.name}: remote python {self.settings.python!r} could not run the runner "
+                               f"on {self.ssh.destination}: {detail or 'exit status 127'}")
+        if code == SSH_UNREACHABLE:
+            return DeviceError(f"lost the SSH connection to {self.where} while trying to {what}: "
+                               f"{detail or 'connection closed'}")
+        return DeviceError(f"{self.where}: the runner stopped while trying to {what}"
+                           f" (exit status {code}){': ' + detail if detail else ''}")
+
+    def upload(self, artifacts: list[Path]) -> list[str]:
+        remote_dir = self.settings.work_dir.rstrip("/") + "/" + self.MODELS_DIR
+        self.ssh.upload(artifacts, remote_dir)
+        return [f"{self.MODELS_DIR}/{Path(p).name}" for p in artifacts]
+
+    def close(self) -> None:
+        proc = self._proc
+        self._proc = None
+        if proc is not None:
+            try:
+                if proc.poll() is None and proc.stdin is not None:
+                    proc.stdin.write(b'{"op": "exit"}\n')
+                    proc.stdin.close()
+                proc.wait(timeout=15)
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+            except Exception:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.ssh.close()
+        Path(self._stderr_path).unlink(missing_ok=True)

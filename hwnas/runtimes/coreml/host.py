@@ -1,34 +1,44 @@
-"""Core ML: converted on the host with coremltools (``torch.export`` program -> ML program
+"""Core ML on the host: converted with coremltools (``torch.export`` program -> ML program
 ``.mlpackage``, fp16 or fp32 compute precision; works on Linux), timed with predictions on a Mac.
 Elsewhere timing fails with a clear "needs macOS" error.
 
 ``torch.export`` rather than ``torch.jit.trace``: a traced attention block keeps its shape
 arithmetic (``x.shape`` -> ``aten::Int``), which coremltools 9 fails to convert with torch
 2.13; an exported program has static shapes and converts (every hybrid block kind does).
-The runner reads the input name from the model, so it need not be ``input``."""
+The device side reads the input name from the model, so it need not be ``input``.
+"""
 
 from __future__ import annotations
 
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from hwnas.errors import MissingDependency
-from hwnas.latency.backends import BACKENDS
-from hwnas.latency.backends.base import Backend
+from hwnas.runtimes.base import RUNTIMES, DeviceSettings, Runtime, SettingError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
 
 
-@BACKENDS.register("coreml")
-class CoreMLBackend(Backend):
+@RUNTIMES.register("coreml")
+class CoreML(Runtime):
     name = "coreml"
     title = "Core ML"
     precisions = ("fp32", "fp16")
+    default_provider = "ALL"
     artifact_suffix = ".mlpackage"
     install_hint = "pip install 'hwnas[coreml]' (timing also needs macOS)"
+    timed_where = "a Core ML device on macOS (e.g. --device apple-silicon)"
+
+    @classmethod
+    def check_settings(cls, settings: DeviceSettings) -> None:
+        if settings.provider is not None and settings.provider.upper() not in COMPUTE_UNITS:
+            raise SettingError("provider", f"must be one of {', '.join(COMPUTE_UNITS)} for Core ML, "
+                                           f"got {settings.provider!r}")
 
     def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
         return save_mlpackage(convert_to_mlprogram(model, input_shape, self.device.precision), out_path)
@@ -39,6 +49,8 @@ def convert_to_mlprogram(model: nn.Module, input_shape: tuple[int, ...], precisi
 
     Input names come from ``model.forward``'s argument names (``torch.export``).
     """
+    import torch
+
     try:
         import coremltools as ct
     except ImportError:

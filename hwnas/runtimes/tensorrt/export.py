@@ -1,5 +1,5 @@
 """TensorRT: a serialised engine (``model.<precision>.engine``) for an NVIDIA GPU, built with the
-latency runner's engine builder (``hwnas.latency.remote.runner.build_tensorrt_engine``).
+device side's engine builder (``hwnas.runtimes.tensorrt.device.build_engine``).
 
 An engine is specific to the GPU and the TensorRT build that made it, so this format
 only exists where TensorRT and a GPU are both present (a workstation GPU, or a
@@ -18,17 +18,15 @@ import subprocess
 
 from hwnas.devices import Device
 from hwnas.errors import HwnasError, MissingDependency
-from hwnas.export import FORMATS
 from hwnas.export.base import ArtifactReport, ArtifactWriter, ExportContext
+from hwnas.runtimes.tensorrt.device import build_engine, tensorrt_python
 
 INSTALL_HINT = "pip install 'hwnas[tensorrt]' on a machine with an NVIDIA GPU"
 
 
 def gpu_visible() -> bool:
     """True when a CUDA device is visible: cuda-python's device count, else nvidia-smi or Jetson nodes."""
-    from hwnas.latency.remote.runner import _tensorrt_python
-
-    _, cudart = _tensorrt_python()
+    _, cudart = tensorrt_python()
     if cudart is not None:
         try:
             err, count = cudart.cudaGetDeviceCount()
@@ -44,7 +42,6 @@ def gpu_visible() -> bool:
     return os.path.exists("/dev/nvhost-ctrl-gpu")  # Jetson
 
 
-@FORMATS.register("tensorrt")
 class TensorRTWriter(ArtifactWriter):
     name = "tensorrt"
     title = "TensorRT engine"
@@ -52,18 +49,24 @@ class TensorRTWriter(ArtifactWriter):
     runtime = "tensorrt"
     needs = ("onnx",)
     precisions = ("fp16", "fp32", "int8")
+    takes_precision = True
+    build_order = 40
 
     def precision_for(self, requested: str | None, device: Device) -> str:
         if requested:
             return requested
-        return device.precision if device.runtime == "tensorrt" else "fp16"
+        return device.precision if device.runtime == self.runtime else "fp16"
+
+    def needs_calibration_for(self, requested: str | None, device: Device) -> bool:
+        return self.precision_for(requested, device) == "int8"  # calibrated Q/DQ, never placeholder ranges
 
     def check_available(self) -> None:
         try:
             import tensorrt  # noqa: F401
         except ImportError:
             missing = ("the tensorrt Python package is not installed (an NVIDIA GPU is visible)" if gpu_visible()
-                       else "building an engine needs the tensorrt package and an NVIDIA GPU, and this machine has neither")
+                       else "building an engine needs the tensorrt package and an NVIDIA GPU, and this machine has "
+                            "neither")
             raise MissingDependency("TensorRT", f"{missing} ({INSTALL_HINT}); model.onnx can be built into an "
                                                 "engine on the device with trtexec") from None
         if not gpu_visible():
@@ -73,13 +76,11 @@ class TensorRTWriter(ArtifactWriter):
     def write(self, ctx: ExportContext) -> ArtifactReport:
         import tensorrt as trt
 
-        from hwnas.export.int8 import quantize_qdq
-        from hwnas.export.onnx import write_clean_onnx
-        from hwnas.latency.remote.runner import build_tensorrt_engine
+        from hwnas.runtimes.onnxruntime.export import quantize_qdq, write_clean_onnx
 
         precision = self.precision_for(ctx.precision, ctx.device)
         source = ctx.artifacts["onnx"]
-        if ctx.dynamic_batch:  # the runner's builder makes fixed-shape engines (no optimisation profiles)
+        if ctx.dynamic_batch:  # the device side's builder makes fixed-shape engines (no optimisation profiles)
             source = ctx.scratch / "static.onnx"
             write_clean_onnx(ctx, source, dynamic_batch=False)
         checks: dict[str, object] = {"tensorrt": trt.__version__, "precision": precision, "batch": 1}
@@ -92,7 +93,7 @@ class TensorRTWriter(ArtifactWriter):
         file_name = f"model.{precision}.engine"
         path = ctx.out_dir / file_name
         try:
-            build_tensorrt_engine(str(source), str(path), precision, placeholder_ranges=False)
+            build_engine(str(source), str(path), precision, placeholder_ranges=False)
         except Exception as exc:  # TensorRT's builder errors: keep the first line
             raise HwnasError(f"TensorRT could not build the engine: {str(exc).strip().splitlines()[0]}") from None
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
@@ -105,3 +106,6 @@ class TensorRTWriter(ArtifactWriter):
         notes = ("engines run only on the GPU model and TensorRT version that built them",
                  "parity with PyTorch is not checked for engines; model.onnx (the engine's source) is")
         return ArtifactReport(self.name, file_name, precision, checks, None, notes=notes)
+
+
+WRITERS = (TensorRTWriter,)

@@ -1,6 +1,6 @@
 """Core ML ``.mlpackage`` (ML program, fp16 or fp32 compute precision), converted with coremltools.
 
-Conversion is the latency backend's (``torch.export`` -> ``ct.convert``, macOS 13 / iOS 16
+Conversion is the runtime's host side's (``host.py``: ``torch.export`` -> ``ct.convert``, macOS 13 / iOS 16
 ML program), with the input named ``input`` and the output renamed ``logits`` so every
 artifact of an export has the same interface. Works on Linux. The spec check reloads
 the saved package and verifies: an ML program, one float32 input of the exported shape,
@@ -23,9 +23,9 @@ from torch import nn
 
 from hwnas.devices import Device
 from hwnas.errors import HwnasError, MissingDependency
-from hwnas.export import FORMATS
 from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactReport, ArtifactWriter, ExportContext
 from hwnas.export.parity import compare
+from hwnas.runtimes.coreml.host import convert_to_mlprogram, save_mlpackage
 
 FP32_TOLERANCE = 1e-3  # Core ML's fp32 kernels (CPU, GPU) differ more from PyTorch than ORT's do
 FP16_TOLERANCE = 5e-2
@@ -57,30 +57,30 @@ def _quiet() -> Iterator[None]:
         root.setLevel(level)
 
 
-@FORMATS.register("coreml")
 class CoreMLWriter(ArtifactWriter):
     name = "coreml"
     title = "Core ML"
     file_name = "model.mlpackage"
     runtime = "coreml"
     precisions = ("fp16", "fp32")
+    takes_precision = True
+    build_order = 30
 
     def precision_for(self, requested: str | None, device: Device) -> str:
         if requested:
             return requested
-        return device.precision if device.runtime == "coreml" and device.precision in self.precisions else "fp16"
+        return device.precision if device.runtime == self.runtime and device.precision in self.precisions else "fp16"
 
     def check_available(self) -> None:
         try:
             with _quiet():
                 import coremltools  # noqa: F401
         except ImportError:
-            raise MissingDependency("coremltools", "pip install 'hwnas[coreml]' (converts on Linux and macOS)") from None
+            raise MissingDependency("coremltools",
+                                    "pip install 'hwnas[coreml]' (converts on Linux and macOS)") from None
 
     def write(self, ctx: ExportContext) -> ArtifactReport:
         import coremltools as ct
-
-        from hwnas.latency.backends.coreml import convert_to_mlprogram, save_mlpackage
 
         precision = self.precision_for(ctx.precision, ctx.device)
         try:
@@ -115,7 +115,8 @@ def spec_check(path: Any, input_shape: tuple[int, ...], num_classes: int, precis
     kind = spec.WhichOneof("Type")
     if kind != "mlProgram":
         problems.append(f"model type is {kind}, not mlProgram")
-    inputs = [(f.name, list(f.type.multiArrayType.shape), f.type.multiArrayType.dataType) for f in spec.description.input]
+    inputs = [(f.name, list(f.type.multiArrayType.shape), f.type.multiArrayType.dataType)
+              for f in spec.description.input]
     outputs = [(f.name, list(f.type.multiArrayType.shape)) for f in spec.description.output]
     array_type = FeatureTypes_pb2.ArrayFeatureType
     out_dtype = array_type.ArrayDataType.Name(spec.description.output[0].type.multiArrayType.dataType) \
@@ -166,3 +167,6 @@ def _predict_parity(path: Any, ctx: ExportContext, precision: str) -> dict[str, 
         report[name] = compare(ctx.reference[name], outs, labels=None)
     report["passed"] = all(v["max_abs_diff"] <= tolerance for k, v in report.items() if isinstance(v, dict))
     return report
+
+
+WRITERS = (CoreMLWriter,)

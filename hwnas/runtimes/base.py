@@ -1,0 +1,117 @@
+"""The host side of a runtime: what it can do, how a device's settings are checked for it, and how a
+model is prepared (exported, quantised, converted) for it on the host.
+
+A runtime folder ``hwnas/runtimes/<name>/`` has three parts:
+
+- ``host.py``: a :class:`Runtime` subclass (this contract), registered in ``hwnas.runtimes``;
+- ``device.py``: ``measure(path, input_shape, options, timing)`` and ``describe(options)``,
+  executed by the runner (``hwnas.ondevice``) in-process or inside the runner zipapp on a
+  remote device; standard library + that runtime only (``tests/runtimes`` checks it);
+- ``export.py``: the export writers of its formats, listed in ``WRITERS`` (loaded only by
+  ``hwnas.export``; they build on ``hwnas.export.base``).
+
+Guarantees of every runtime:
+
+- ``prepare`` writes its artifact atomically and only once per (model, shape, precision)
+  when the caller caches by path; it never modifies the model;
+- timing (the device module) warms up and then repeats until both ``min_runs`` and
+  ``min_time_s`` are reached, and returns raw per-run samples in milliseconds;
+- a runtime or platform that is missing raises :class:`~hwnas.errors.MissingDependency`
+  (host side) or ``RuntimeMissing`` (device side) naming what is needed; it never falls
+  back to another runtime.
+
+This module imports nothing heavy (torch is imported inside ``prepare``) and nothing from
+``hwnas.devices``, which consults the registry while it validates a device file.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hwnas.errors import UsageError
+from hwnas.registry import Registry
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from hwnas.devices import Device
+
+
+class SettingError(ValueError):
+    """A device file's ``field`` does not suit the runtime; ``hwnas.devices`` names the file."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"field '{field}' {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    """The device-file fields a runtime may have rules about (``provider`` already defaulted)."""
+
+    precision: str
+    provider: str | None
+    threads: Any
+
+
+class Runtime(ABC):
+    """One runtime (ONNX Runtime, TensorRT, Core ML) as seen from the host, bound to one device."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    precisions: ClassVar[tuple[str, ...]] = ("fp32",)
+    """Precisions it times; a device asking for another is refused when the runtime is bound to it."""
+    default_provider: ClassVar[str | None] = None
+    """The device file's ``provider`` when it gives none (ORT execution provider, Core ML units, ...)."""
+    artifact_suffix: ClassVar[str] = ".onnx"
+    install_hint: ClassVar[str] = ""
+    thread_cpu_clock: ClassVar[bool] = False
+    """The model runs on the timing thread with ``threads: 1``, so ``timing.clock: thread_cpu`` is allowed."""
+    times_on_host_cpu: ClassVar[bool] = False
+    """Its artifacts can be timed on ``host-cpu`` when the target device runs another runtime."""
+    timed_where: ClassVar[str] = ""
+    """Where its artifacts can be timed, for "not timed" reasons (e.g. "a Core ML device on macOS")."""
+
+    def __init__(self, device: Device) -> None:
+        if device.precision not in self.precisions:
+            raise UsageError(f"device {device.name}: the {self.name} runtime times precision "
+                             f"{', '.join(self.precisions)}, not {device.precision}")
+        self.device = device
+
+    @classmethod  # noqa: B027  (an optional hook: most runtimes have no rules)
+    def check_settings(cls, settings: DeviceSettings) -> None:
+        """Raise :class:`SettingError` when a device's settings do not suit this runtime (default: any do)."""
+
+    @classmethod
+    def package(cls) -> str:
+        """``hwnas.runtimes.<name>``: the folder holding ``host.py``, ``device.py`` and ``export.py``."""
+        return cls.__module__.rsplit(".", 1)[0]
+
+    @classmethod
+    def device_module(cls) -> str:
+        return f"{cls.package()}.device"
+
+    @classmethod
+    def export_module(cls) -> str:
+        return f"{cls.package()}.export"
+
+    @property
+    def artifact_tag(self) -> str:
+        """Names the artifact kind in cache paths: two devices with equal tags share exports."""
+        return f"{self.name}-{self.device.precision}"
+
+    @abstractmethod
+    def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
+        """Write what the device's runtime loads (ONNX file, .mlpackage) for ``model`` at ``input_shape``."""
+
+    def runner_options(self) -> dict[str, Any]:
+        """The ``options`` of runner requests for this device."""
+        return self.device.runner_options()
+
+
+RUNTIMES: Registry[type[Runtime]] = Registry("runtime")
+"""Filled by ``@RUNTIMES.register(name)`` in each ``host.py``, imported (in order) by ``hwnas.runtimes``."""

@@ -1,0 +1,1 @@
+"""Core ML: host side (host.py), device side (device.py), export writer (export.py)."""

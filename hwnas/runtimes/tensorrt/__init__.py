@@ -1,0 +1,1 @@
+"""TensorRT: host side (host.py), device side (device.py), export writer (export.py)."""
