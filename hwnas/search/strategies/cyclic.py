@@ -6,10 +6,11 @@ Each phase starts from the incumbent and hands its best member on.
 
 The winner is not the last incumbent but the best of the *whole history* by a
 normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): z(ES) + z(log
-LogSynflow) + 0.5·z(skip length), each standardised over the evaluated candidates,
-so the topology signal (ES, strong within equal sizes), the size signal
-(LogSynflow) and FreeREA's structural prior (long skips; constant, so silent, on
-spaces without cells) all count. The evidence for the rule and its weights is in
+LogSynflow) + 0.5·z(skip length) + 0.25·z(budget use), each standardised over the
+evaluated candidates, so the topology signal (ES, strong within equal sizes), the
+size signal (LogSynflow), FreeREA's structural prior (long skips; constant, so
+silent, on spaces without cells) and the share of the budget a candidate spends
+(supplied by the engine) all count. The evidence for the rule and its weights is in
 docs/search.md.
 
 On a space without size genes (nb201) there is nothing for a size phase to hold
