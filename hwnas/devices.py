@@ -7,107 +7,30 @@ running hwnas inside an untrusted folder must not swap a shipped device for that
 (whose ssh settings would then run); a device that shadows a shipped one by name or alias
 is announced on stderr. Every field is checked on load and an error names the file and
 the field, e.g. ``devices/x.yaml: field 'precision' must be one of fp32, fp16, int8,
-got 'fp8'``. Fields::
-
-    name: host-cpu                 # required; also the table's file name
-    description: ...               # one line
-    aliases: [cpu]                 # other names --device accepts
-    runtime: onnxruntime           # a registered runtime (hwnas.runtimes): onnxruntime | tensorrt | coreml
-    provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu
-    precision: fp32                # fp32 | fp16 | int8
-    threads: 1                     # intra-op threads (ORT); null lets the runtime choose
-    batch_size: 1
-    graph_optimization: all        # ORT: disable | basic | extended | all
-    connection: local              # local | ssh
-    ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
-    timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock, rounds, estimator}
-                                   # clock: wall | thread_cpu; estimator: median | p10
-    notes: ...                     # how to make the device's clocks stable, etc.
+got 'fp8'``.
+The fields and their checks live in :mod:`hwnas.device_file`.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import sys
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from hwnas.device_file import (  # noqa: F401  (re-exported: the public device API)
+    CONNECTIONS,
+    GRAPH_OPTIMIZATIONS,
+    PRECISIONS,
+    SAFE_SSH_OPTIONS,
+    Device,
+    SSHSettings,
+    load_device_file,
+    parse_device,
+)
 from hwnas.errors import UnknownName, UsageError
-from hwnas.runtimes import RUNTIMES
-from hwnas.runtimes.base import DeviceSettings, SettingError
-from hwnas.runtimes.timing import CLOCKS, ESTIMATORS, TimingSettings
 
 DEFAULT_DEVICE = "host-cpu"
-PRECISIONS = ("fp32", "fp16", "int8")
-CONNECTIONS = ("local", "ssh")
-GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class SSHSettings:
-    """How the system ``ssh`` client reaches a device (``~/.ssh/config`` applies too).
-
-    ``work_dir`` is on the device; a relative path is relative to the remote home.
-    ``options`` are extra ``-o Key=Value`` options (jump hosts, known_hosts files).
-    """
-
-    host: str
-    user: str | None = None
-    port: int | None = None
-    key: str | None = None
-    python: str = "python3"
-    work_dir: str = ".cache/hwnas-runner"
-    connect_timeout_s: int = 10
-    options: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Device:
-    """One target device, validated; ``source`` is the YAML file it came from."""
-
-    name: str
-    runtime: str
-    precision: str
-    description: str = ""
-    aliases: tuple[str, ...] = ()
-    provider: str | None = None
-    threads: int | None = None
-    batch_size: int = 1
-    graph_optimization: str = "all"
-    connection: str = "local"
-    ssh: SSHSettings | None = None
-    timing: TimingSettings = field(default_factory=TimingSettings)
-    notes: str = ""
-    source: str = ""
-
-    @property
-    def is_remote(self) -> bool:
-        return self.connection == "ssh"
-
-    def where(self) -> str:
-        """``local`` or ``user@host:port`` for messages."""
-        if self.ssh is None:
-            return "local"
-        user = f"{self.ssh.user}@" if self.ssh.user else ""
-        port = f":{self.ssh.port}" if self.ssh.port else ""
-        return f"{user}{self.ssh.host}{port}"
-
-    def runner_options(self) -> dict[str, Any]:
-        """The options the on-device runner needs (see ``hwnas/ondevice/protocol.py``)."""
-        return {"precision": self.precision, "threads": self.threads, "provider": self.provider,
-                "graph_optimization": self.graph_optimization}
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["aliases"] = list(self.aliases)
-        if self.ssh is not None:
-            data["ssh"]["options"] = list(self.ssh.options)
-        return data
 
 
 # ---- finding devices ------------------------------------------------------------------------
@@ -162,221 +85,7 @@ def _announce_shadowing(device: Device) -> None:
         return
     if (shipped / f"{device.name}.yaml").exists():
         _ANNOUNCED.add(device.name)
-        sys.stderr.write(f"note: device {device.name!r} comes from {source} ($HWNAS_DEVICES_DIR), "
-                         f"not the shipped {shipped / (device.name + '.yaml')}\n")
-
-
-# ---- validation -----------------------------------------------------------------------------
-_TOP_FIELDS = {"name", "description", "aliases", "runtime", "provider", "precision", "threads", "batch_size",
-               "graph_optimization", "connection", "ssh", "timing", "notes"}
-_SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
-_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"}
-
-
-class _Checker:
-    """Reads fields of one YAML mapping and raises UsageError naming the file and field."""
-
-    def __init__(self, where: str, data: dict[str, Any], prefix: str = "") -> None:
-        self.where, self.data, self.prefix = where, data, prefix
-
-    def fail(self, name: str, message: str) -> UsageError:
-        return UsageError(f"{self.where}: field '{self.prefix}{name}' {message}")
-
-    def unknown(self, allowed: set[str]) -> None:
-        for key in self.data:
-            if key not in allowed:
-                raise UsageError(f"{self.where}: unknown field '{self.prefix}{key}' "
-                                 f"(known: {', '.join(sorted(allowed))})")
-
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        if name not in self.data or self.data[name] is None:
-            if required:
-                raise self.fail(name, "is required")
-            return default
-        value = self.data[name]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"must be a non-empty string, got {value!r}")
-        return value.strip()
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
-        value = self.data.get(name, default)
-        if value is None:
-            raise self.fail(name, f"is required (one of {', '.join(choices)})")
-        if value not in choices:
-            raise self.fail(name, f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def integer(self, name: str, default: int | None, *, minimum: int, optional: bool = False) -> int | None:
-        value = self.data.get(name, default)
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(name, f"must be an integer >= {minimum}, got {value!r}")
-        return value
-
-    def number(self, name: str, default: float, *, minimum: float) -> float:
-        value = self.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise self.fail(name, f"must be a number >= {minimum}, got {value!r}")
-        return float(value)
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.data.get(name, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(name, f"must be a list of strings, got {value!r}")
-        return tuple(value)
-
-    def mapping(self, name: str) -> dict[str, Any] | None:
-        value = self.data.get(name)
-        if value is not None and not isinstance(value, dict):
-            raise self.fail(name, f"must be a mapping, got {value!r}")
-        return value
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def load_device_file(path: str | os.PathLike[str]) -> Device:
-    """Parse and validate one device YAML file."""
-    path = Path(path)
-    where = _display(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{where}: a device file must be a YAML mapping of fields")
-    return parse_device(data, where=where, source=str(path))
-
-
-def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str = "") -> Device:
-    """Validate a device mapping (as read from YAML)."""
-    top = _Checker(where, data)
-    top.unknown(_TOP_FIELDS)
-    name = top.string("name", required=True)
-    assert name is not None
-    if any(c in name for c in "/\\ ") or name.startswith("."):
-        raise top.fail("name", f"must be a plain file name (no spaces or slashes), got {name!r}")
-    runtime = top.choice("runtime", tuple(RUNTIMES.names()))
-    runtime_cls = RUNTIMES.get(runtime)
-    precision = top.choice("precision", PRECISIONS, default="fp32")
-    provider = top.string("provider", runtime_cls.default_provider)
-    try:
-        runtime_cls.check_settings(DeviceSettings(precision, provider, top.data.get("threads")))
-    except SettingError as exc:
-        raise top.fail(exc.field, exc.message) from None
-    connection = top.choice("connection", CONNECTIONS, default="local")
-    ssh_data = top.mapping("ssh")
-    ssh = None
-    if connection == "ssh":
-        if ssh_data is None:
-            raise top.fail("ssh", "is required when connection is ssh (host, user, port, key, python, work_dir)")
-        ssh = _parse_ssh(where, ssh_data)
-    elif ssh_data is not None:
-        raise top.fail("ssh", "is only allowed with connection: ssh")
-    timing_data = top.mapping("timing") or {}
-    tc = _Checker(where, timing_data, "timing.")
-    tc.unknown(_TIMING_FIELDS)
-    defaults = TimingSettings()
-    timing = TimingSettings(
-        warmup_runs=tc.integer("warmup_runs", defaults.warmup_runs, minimum=0) or 0,
-        warmup_s=tc.number("warmup_s", defaults.warmup_s, minimum=0.0),
-        min_runs=tc.integer("min_runs", defaults.min_runs, minimum=1) or 1,
-        min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0),
-        clock=tc.choice("clock", CLOCKS, default="wall"),
-        rounds=tc.integer("rounds", defaults.rounds, minimum=1) or 1,
-        estimator=tc.choice("estimator", ESTIMATORS, default="median"),
-    )
-    if timing.clock == "thread_cpu" and (not runtime_cls.thread_cpu_clock or top.data.get("threads") != 1):
-        able = " or ".join(n for n in RUNTIMES if RUNTIMES.get(n).thread_cpu_clock)
-        raise tc.fail("clock", f"thread_cpu needs runtime {able} with threads: 1 (the model must run on the "
-                               "timing thread)")
-    return Device(
-        name=name,
-        runtime=runtime,
-        precision=precision,
-        description=top.string("description", "") or "",
-        aliases=top.strings("aliases"),
-        provider=provider,
-        threads=top.integer("threads", None, minimum=1, optional=True),
-        batch_size=top.integer("batch_size", 1, minimum=1) or 1,
-        graph_optimization=top.choice("graph_optimization", GRAPH_OPTIMIZATIONS, default="all"),
-        connection=connection,
-        ssh=ssh,
-        timing=timing,
-        notes=top.string("notes", "") or "",
-        source=source,
-    )
-
-
-def _port(c: _Checker) -> int | None:
-    port = c.integer("port", None, minimum=1, optional=True)
-    if port is not None and port > 65535:
-        raise c.fail("port", f"must be a TCP port (1-65535), got {port}")
-    return port
-
-
-#: ``ssh.options`` keys a device file may set. Options that make ssh run a local command
-#: (ProxyCommand, LocalCommand, KnownHostsCommand, Match exec, ...) or redirect its
-#: control socket are not in it: a device file must never run anything on this machine.
-SAFE_SSH_OPTIONS = frozenset(k.lower() for k in (
-    "AddressFamily", "BindAddress", "CheckHostIP", "Ciphers", "Compression", "ConnectionAttempts",
-    "GlobalKnownHostsFile", "HashKnownHosts", "HostKeyAlgorithms", "HostKeyAlias", "HostName", "IdentitiesOnly",
-    "IdentityFile", "IPQoS", "KexAlgorithms", "LogLevel", "MACs", "NumberOfPasswordPrompts", "PreferredAuthentications",
-    "ProxyJump", "PubkeyAcceptedAlgorithms", "PubkeyAuthentication", "RekeyLimit", "ServerAliveCountMax",
-    "ServerAliveInterval", "StrictHostKeyChecking", "TCPKeepAlive", "UpdateHostKeys", "UserKnownHostsFile",
-    "VerifyHostKeyDNS",
-))
-
-
-def _ssh_options(c: _Checker) -> tuple[str, ...]:
-    options = c.strings("options")
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise c.fail("options", f"entries are Key=Value ssh options, got {option!r}")
-        if key.strip().lower() not in SAFE_SSH_OPTIONS:
-            raise c.fail("options", f"{key.strip()!r} is not an allowed ssh option (a device file may not run local "
-                                    f"commands; put it in ~/.ssh/config instead): allowed are "
-                                    + ", ".join(sorted(SAFE_SSH_OPTIONS)))
-        if "\n" in option or "\r" in option:
-            raise c.fail("options", f"{option!r} may not contain line breaks")
-    return options
-
-
-def _python_command(c: _Checker) -> str:
-    """The remote interpreter as a command whose every word is shell-quoted (it runs in a remote shell)."""
-    text = c.string("python", "python3") or "python3"
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise c.fail("python", f"is not a command line ({exc}): {text!r}") from None
-    if not words:
-        raise c.fail("python", "is empty")
-    return " ".join(shlex.quote(w) for w in words)
-
-
-def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
-    c = _Checker(where, data, "ssh.")
-    c.unknown(_SSH_FIELDS)
-    host = c.string("host", required=True)
-    assert host is not None
-    key = c.string("key")
-    return SSHSettings(
-        host=host,
-        user=c.string("user"),
-        port=_port(c),
-        key=str(Path(key).expanduser()) if key else None,
-        python=_python_command(c),
-        work_dir=c.string("work_dir", ".cache/hwnas-runner") or ".cache/hwnas-runner",
-        connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1) or 10,
-        options=_ssh_options(c),
-    )
+        sys.stderr.write(
+            f"note: device {device.name!r} comes from {source} ($HWNAS_DEVICES_DIR), "
+            f"not the shipped {shipped / (device.name + '.yaml')}\n"
+        )

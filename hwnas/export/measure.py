@@ -26,8 +26,8 @@ from hwnas.devices import DEFAULT_DEVICE, Device, load_device
 from hwnas.errors import HwnasError
 from hwnas.export.base import ArtifactReport
 from hwnas.latency.targets import open_target
-from hwnas.records import BestRecord
 from hwnas.latency.timing import TimingStats, best_of_rounds
+from hwnas.records import BestRecord
 from hwnas.runtimes import RUNTIMES
 from hwnas.spaces.base import SearchSpace
 
@@ -44,9 +44,14 @@ def timing_device(runtime: str, target: Device) -> tuple[Device | None, str]:
     return None, f"not timed: the target device {target.name} runs {target.runtime}; time it with {spec.timed_where}"
 
 
-def measure_artifacts(reports: dict[str, ArtifactReport], paths: dict[str, Path], runtimes: dict[str, str],
-                      target: Device, input_shape: tuple[int, ...],
-                      on_step: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+def measure_artifacts(
+    reports: dict[str, ArtifactReport],
+    paths: dict[str, Path],
+    runtimes: dict[str, str],
+    target: Device,
+    input_shape: tuple[int, ...],
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Latency record per format: device, runtime and median/p10/p90 (ms), or ``reason``.
 
     ONNX Runtime files whose target device cannot be reached are timed on host-cpu
@@ -77,8 +82,14 @@ def measure_artifacts(reports: dict[str, ArtifactReport], paths: dict[str, Path]
     return results
 
 
-def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactReport], paths: dict[str, Path],
-             input_shape: tuple[int, ...], on_step: Callable[[str], None] | None) -> dict[str, dict[str, Any]]:
+def _time_on(
+    device: Device,
+    formats: list[str],
+    reports: dict[str, ArtifactReport],
+    paths: dict[str, Path],
+    input_shape: tuple[int, ...],
+    on_step: Callable[[str], None] | None,
+) -> dict[str, dict[str, Any]]:
     """Time every file ``timing.rounds`` times, rounds interleaved over the files; keep each file's fastest
     round by the device's ``timing.estimator``, as ``hwnas profile`` and ``validate-table`` do, so a slow
     spell of a shared machine costs one round, not the figure."""
@@ -95,14 +106,25 @@ def _time_on(device: Device, formats: list[str], reports: dict[str, ArtifactRepo
                 timed[fmt].append(tgt.measure(where[fmt], input_shape).stats)
     best = {fmt: best_of_rounds(timed[fmt], estimator) for fmt in formats}
     clock = device.timing.clock
-    return {fmt: {"measured": True, "device": device.name, "runtime": f"{runtime.get('name')} {runtime.get('version')}",
-                  "threads": device.threads, "clock": clock, **best[fmt].to_dict(), "estimator": estimator,
-                  "rounds": rounds,
-                  "round_medians_ms": [st.median_ms for st in timed[fmt]]} for fmt in formats}
+    return {
+        fmt: {
+            "measured": True,
+            "device": device.name,
+            "runtime": f"{runtime.get('name')} {runtime.get('version')}",
+            "threads": device.threads,
+            "clock": clock,
+            **best[fmt].to_dict(),
+            "estimator": estimator,
+            "rounds": rounds,
+            "round_medians_ms": [st.median_ms for st in timed[fmt]],
+        }
+        for fmt in formats
+    }
 
 
-def predict(space: SearchSpace, arch: str, device: Device, resolution: int, num_classes: int,
-            run: BestRecord | None) -> dict[str, Any]:
+def predict(
+    space: SearchSpace, arch: str, device: Device, resolution: int, num_classes: int, run: BestRecord | None
+) -> dict[str, Any]:
     """The latency table's prediction for the target device (and what the search saw, for a run directory)."""
     from hwnas.latency.sources import BlockLatencyTable, load_latency_source
 
@@ -113,8 +135,9 @@ def predict(space: SearchSpace, arch: str, device: Device, resolution: int, num_
     try:
         source = load_latency_source(space=space, device=device, resolution=resolution)
         if isinstance(source, BlockLatencyTable) and source.table.num_classes != num_classes:
-            raise HwnasError(f"the table prices a {source.table.num_classes}-class head, this export has "
-                             f"{num_classes} classes")
+            raise HwnasError(
+                f"the table prices a {source.table.num_classes}-class head, this export has {num_classes} classes"
+            )
         result["predicted_latency_ms"] = source.predict_ms(space, arch, resolution=resolution)
         result["latency_source"] = source.describe()
     except HwnasError as exc:
@@ -137,14 +160,23 @@ def latency_check(prediction: dict[str, Any], onnx_latency: dict[str, Any] | Non
     if not onnx_latency or not onnx_latency.get("measured"):
         return {"checked": False, "reason": (onnx_latency or {}).get("reason", "model.onnx was not timed")}
     if onnx_latency["device"] != prediction["device"]:
-        return {"checked": False, "reason": f"model.onnx was timed on {onnx_latency['device']}, the prediction is "
-                                            f"for {prediction['device']}"}
+        return {
+            "checked": False,
+            "reason": f"model.onnx was timed on {onnx_latency['device']}, the prediction is for {prediction['device']}",
+        }
     measured = estimate_ms(onnx_latency)
     ratio = measured / predicted
-    return {"checked": True, "device": prediction["device"], "predicted_ms": predicted, "measured_ms": measured,
-            "estimator": onnx_latency.get("estimator", "median"),
-            "ratio": ratio, "error_pct": 100.0 * (ratio - 1.0), "tolerance_pct": 100 * TOLERANCE,
-            "within_tolerance": abs(ratio - 1.0) <= TOLERANCE}
+    return {
+        "checked": True,
+        "device": prediction["device"],
+        "predicted_ms": predicted,
+        "measured_ms": measured,
+        "estimator": onnx_latency.get("estimator", "median"),
+        "ratio": ratio,
+        "error_pct": 100.0 * (ratio - 1.0),
+        "tolerance_pct": 100 * TOLERANCE,
+        "within_tolerance": abs(ratio - 1.0) <= TOLERANCE,
+    }
 
 
 def int8_speedup(latency: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
@@ -152,5 +184,10 @@ def int8_speedup(latency: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     fp32, int8 = latency.get("onnx"), latency.get("int8")
     if not fp32 or not int8 or not fp32.get("measured") or not int8.get("measured") or fp32["device"] != int8["device"]:
         return None
-    return {"device": fp32["device"], "estimator": fp32.get("estimator", "median"), "fp32_ms": estimate_ms(fp32),
-            "int8_ms": estimate_ms(int8), "speedup": estimate_ms(fp32) / estimate_ms(int8)}
+    return {
+        "device": fp32["device"],
+        "estimator": fp32.get("estimator", "median"),
+        "fp32_ms": estimate_ms(fp32),
+        "int8_ms": estimate_ms(int8),
+        "speedup": estimate_ms(fp32) / estimate_ms(int8),
+    }

@@ -34,7 +34,7 @@ def torch_outputs(model: nn.Module, inputs: np.ndarray, batch: int = 16) -> np.n
     outs = []
     with torch.no_grad():
         for i in range(0, len(inputs), batch):
-            outs.append(model(torch.from_numpy(inputs[i:i + batch])).numpy())
+            outs.append(model(torch.from_numpy(inputs[i : i + batch])).numpy())
     return np.concatenate(outs)
 
 
@@ -56,7 +56,7 @@ def ort_outputs(session: Any, inputs: np.ndarray) -> np.ndarray:
     inp = session.get_inputs()[0]
     name, out = inp.name, session.get_outputs()[0].name
     if isinstance(inp.shape[0], int):
-        return np.concatenate([session.run([out], {name: inputs[i:i + 1]})[0] for i in range(len(inputs))])
+        return np.concatenate([session.run([out], {name: inputs[i : i + 1]})[0] for i in range(len(inputs))])
     return session.run([out], {name: inputs})[0]
 
 
@@ -77,8 +77,14 @@ def compare(reference: np.ndarray, outputs: np.ndarray, *, labels: np.ndarray | 
     return result
 
 
-def fp32_parity(path: Path, inputs: dict[str, np.ndarray], reference: dict[str, np.ndarray], *,
-                extra_batch: int | None = None, tolerance: float = FP32_TOLERANCE) -> dict[str, Any]:
+def fp32_parity(
+    path: Path,
+    inputs: dict[str, np.ndarray],
+    reference: dict[str, np.ndarray],
+    *,
+    extra_batch: int | None = None,
+    tolerance: float = FP32_TOLERANCE,
+) -> dict[str, Any]:
     """Load ``path`` fresh, run every input set, and raise HwnasError if any differs by more than ``tolerance``.
 
     ``extra_batch``: also run the random inputs as one batch of that size (dynamic-batch files).
@@ -91,15 +97,19 @@ def fp32_parity(path: Path, inputs: dict[str, np.ndarray], reference: dict[str, 
     if extra_batch:
         x = inputs["random"][:extra_batch]
         name, out = session.get_inputs()[0].name, session.get_outputs()[0].name
-        report[f"batch{len(x)}"] = compare(reference["random"][:len(x)], session.run([out], {name: x})[0])
+        report[f"batch{len(x)}"] = compare(reference["random"][: len(x)], session.run([out], {name: x})[0])
     worst = max((v["max_abs_diff"], k) for k, v in report.items() if isinstance(v, dict))
     report["passed"] = worst[0] <= tolerance
     spread = min(float(ref.std(axis=0).max()) for ref in reference.values())
     report["reference_spread"] = spread
     if spread <= tolerance:
-        report["warning"] = (f"PyTorch's outputs barely depend on the input (spread {spread:.1e}, typical of "
-                             "untrained weights): this parity check is weak evidence")
+        report["warning"] = (
+            f"PyTorch's outputs barely depend on the input (spread {spread:.1e}, typical of "
+            "untrained weights): this parity check is weak evidence"
+        )
     if not report["passed"]:
-        raise HwnasError(f"{path.name} differs from PyTorch by {worst[0]:.3g} on {worst[1]} inputs "
-                         f"(tolerance {tolerance:g}); the export is not the same network")
+        raise HwnasError(
+            f"{path.name} differs from PyTorch by {worst[0]:.3g} on {worst[1]} inputs "
+            f"(tolerance {tolerance:g}); the export is not the same network"
+        )
     return report

@@ -68,8 +68,9 @@ class ExportRequest:
     overwrite: bool = False
 
 
-def plan_formats(formats: tuple[str, ...], precision: str | None, calibration: Path | None,
-                 device: Device) -> list[ArtifactWriter]:
+def plan_formats(
+    formats: tuple[str, ...], precision: str | None, calibration: Path | None, device: Device
+) -> list[ArtifactWriter]:
     """Writers in build order (registry order, ONNX first), with every format/precision rule checked."""
     if precision is not None and precision not in PRECISIONS:
         raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -91,8 +92,10 @@ def plan_formats(formats: tuple[str, ...], precision: str | None, calibration: P
     if precision is not None:
         if precision != "fp32" and not any(precision in w.precisions for w in writers):
             compiled = [FORMATS.get(name).name for name in FORMATS if FORMATS.get(name).takes_precision]
-            raise UsageError(f"--precision {precision} applies to the {' and '.join(compiled)} formats (ONNX and ORT "
-                             f"files are fp32); add --format {' or '.join(compiled)}")
+            raise UsageError(
+                f"--precision {precision} applies to the {' and '.join(compiled)} formats (ONNX and ORT "
+                f"files are fp32); add --format {' or '.join(compiled)}"
+            )
         for w in writers:
             if w.takes_precision and precision not in w.precisions:
                 raise UsageError(f"--precision {precision}: {w.title} exports {', '.join(w.precisions)}")
@@ -107,12 +110,19 @@ def plan_formats(formats: tuple[str, ...], precision: str | None, calibration: P
 def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | None = None) -> ModelCard:
     """Write the artifacts and the model card into ``request.out``; returns the card (with ``out`` set)."""
     step = on_step or (lambda _: None)
-    source = resolve_source(request.target, space=request.space, resolution=request.resolution,
-                            num_classes=request.num_classes, device=request.device, seed=request.seed)
+    source = resolve_source(
+        request.target,
+        space=request.space,
+        resolution=request.resolution,
+        num_classes=request.num_classes,
+        device=request.device,
+        seed=request.seed,
+    )
     device = load_device(source.device or DEFAULT_DEVICE)
     writers = plan_formats(request.formats, request.precision, request.calibration, device)
-    check_destination(Path(request.out), overwrite=request.overwrite,
-                      inputs=(source.run_dir, request.weights, request.calibration))
+    check_destination(
+        Path(request.out), overwrite=request.overwrite, inputs=(source.run_dir, request.weights, request.calibration)
+    )
 
     step("building the network")
     space, arch_obj = source.space, source.space.decode(source.arch)
@@ -135,13 +145,27 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
     reference = {name: torch_outputs(model, x) for name, x in inputs.items()}
     prediction = predict(space, source.arch, device, source.resolution, source.num_classes, source.run)
 
-    with staged_directory(Path(request.out), overwrite=request.overwrite) as stage, \
-            tempfile.TemporaryDirectory(prefix="hwnas-export-") as scratch:
-        ctx = ExportContext(model=model, space=space, arch=source.arch, input_shape=input_shape,
-                            num_classes=source.num_classes, dynamic_batch=request.dynamic_batch, device=device,
-                            precision=request.precision, preprocessing=preprocessing, calibration=calibration,
-                            parity_inputs=inputs, reference=reference, out_dir=stage, scratch=Path(scratch),
-                            seed=source.seed)
+    with (
+        staged_directory(Path(request.out), overwrite=request.overwrite) as stage,
+        tempfile.TemporaryDirectory(prefix="hwnas-export-") as scratch,
+    ):
+        ctx = ExportContext(
+            model=model,
+            space=space,
+            arch=source.arch,
+            input_shape=input_shape,
+            num_classes=source.num_classes,
+            dynamic_batch=request.dynamic_batch,
+            device=device,
+            precision=request.precision,
+            preprocessing=preprocessing,
+            calibration=calibration,
+            parity_inputs=inputs,
+            reference=reference,
+            out_dir=stage,
+            scratch=Path(scratch),
+            seed=source.seed,
+        )
         for writer in writers:
             step(f"writing {writer.title}")
             report = writer.write(ctx)
@@ -149,8 +173,9 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
             ctx.artifacts[writer.name] = stage / report.file
         latency: dict[str, dict[str, Any]] = {}
         if request.measure:
-            latency = measure_artifacts(ctx.reports, ctx.artifacts, {w.name: w.runtime for w in writers}, device,
-                                        input_shape, on_step=step)
+            latency = measure_artifacts(
+                ctx.reports, ctx.artifacts, {w.name: w.runtime for w in writers}, device, input_shape, on_step=step
+            )
         else:
             latency = {name: {"measured": False, "reason": "not timed (--no-measure)"} for name in ctx.reports}
         for name, report in ctx.reports.items():
@@ -161,35 +186,55 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
     return replace(card, out=str(request.out))
 
 
-def build_card(source: ExportSource, device: Device, model: torch.nn.Module, weights: dict[str, Any],
-               ctx: ExportContext, prediction: dict[str, Any], latency: dict[str, dict[str, Any]]) -> ModelCard:
+def build_card(
+    source: ExportSource,
+    device: Device,
+    model: torch.nn.Module,
+    weights: dict[str, Any],
+    ctx: ExportContext,
+    prediction: dict[str, Any],
+    latency: dict[str, dict[str, Any]],
+) -> ModelCard:
     space, shape = source.space, ctx.input_shape
     batch: Any = "batch" if ctx.dynamic_batch else 1
     artifacts = []
     for report in ctx.reports.values():
         path = ctx.out_dir / report.file
-        artifacts.append(ArtifactCard(
-            format=report.format, file=report.file, precision=report.precision,
-            size_bytes=size_bytes(path), sha256=sha256_of(path), checks=report.checks,
-            parity=report.parity, latency=report.latency, notes=tuple(report.notes),
-            extra_files=tuple({"file": f, "sha256": sha256_of(ctx.out_dir / f)} for f in report.extra_files),
-        ))
+        artifacts.append(
+            ArtifactCard(
+                format=report.format,
+                file=report.file,
+                precision=report.precision,
+                size_bytes=size_bytes(path),
+                sha256=sha256_of(path),
+                checks=report.checks,
+                parity=report.parity,
+                latency=report.latency,
+                notes=tuple(report.notes),
+                extra_files=tuple({"file": f, "sha256": sha256_of(ctx.out_dir / f)} for f in report.extra_files),
+            )
+        )
     preprocessing = ctx.preprocessing.to_dict()
     return ModelCard(
         name=f"hwnas-{space.name}-{source.resolution}-{sha256_text(source.arch)[:8]}",
         hwnas_version=__version__,
         torch_version=torch.__version__,
         architecture={
-            "space": space.name, "encoding": source.arch, "resolution": source.resolution,
-            "num_classes": source.num_classes, "params_m": count_params(model) / 1e6,
+            "space": space.name,
+            "encoding": source.arch,
+            "resolution": source.resolution,
+            "num_classes": source.num_classes,
+            "params_m": count_params(model) / 1e6,
             "flops_m": count_flops(model, shape) / 1e6,
         },
         search=source.search_summary(),
         weights=weights,
-        input={"name": INPUT_NAME, "shape": [batch, *shape[1:]], "dtype": "float32",
-               "preprocessing": preprocessing},
-        output={"name": OUTPUT_NAME, "shape": [batch, source.num_classes],
-                "meaning": "unnormalised class scores (softmax gives probabilities)"},
+        input={"name": INPUT_NAME, "shape": [batch, *shape[1:]], "dtype": "float32", "preprocessing": preprocessing},
+        output={
+            "name": OUTPUT_NAME,
+            "shape": [batch, source.num_classes],
+            "meaning": "unnormalised class scores (softmax gives probabilities)",
+        },
         target={"device": device.name, "runtime": device.runtime, "precision": device.precision, **prediction},
         artifacts=tuple(artifacts),
         latency_check=LatencyCheck.from_json(latency_check(prediction, latency.get("onnx"))),

@@ -36,25 +36,44 @@ class ExportSource:
         """The parts of best.json a model card repeats."""
         if self.run is None:
             return None
-        keys = ("strategy", "scores", "constraints", "predicted_latency_ms", "device", "latency_source", "seed",
-                "hwnas_version")
+        keys = (
+            "strategy",
+            "scores",
+            "constraints",
+            "predicted_latency_ms",
+            "device",
+            "latency_source",
+            "seed",
+            "hwnas_version",
+        )
         best = self.run.to_json()
         return {"run_dir": str(self.run_dir), **{k: best.get(k) for k in keys}}
 
 
-def resolve_source(target: str, *, space: str | None, resolution: int | None, num_classes: int | None,
-                   device: str | None, seed: int | None) -> ExportSource:
+def resolve_source(
+    target: str,
+    *,
+    space: str | None,
+    resolution: int | None,
+    num_classes: int | None,
+    device: str | None,
+    seed: int | None,
+) -> ExportSource:
     """A run directory (no ``--space``) or an encoding (with ``--space``); UsageError naming the problem."""
     if space is None:
         return _from_run_dir(Path(target), resolution, num_classes, device, seed)
     sp = get_space(space)
     arch = sp.encode(sp.decode(target))
-    return _checked(ExportSource(sp, arch, _resolution(sp, resolution), _classes(sp, num_classes), device,
-                                 0 if seed is None else seed))
+    return _checked(
+        ExportSource(
+            sp, arch, _resolution(sp, resolution), _classes(sp, num_classes), device, 0 if seed is None else seed
+        )
+    )
 
 
-def _from_run_dir(path: Path, resolution: int | None, num_classes: int | None, device: str | None,
-                  seed: int | None) -> ExportSource:
+def _from_run_dir(
+    path: Path, resolution: int | None, num_classes: int | None, device: str | None, seed: int | None
+) -> ExportSource:
     if not path.exists():
         raise UsageError(f"run directory {path} does not exist (to export an architecture encoding, add --space)")
     if not path.is_dir():
@@ -73,8 +92,18 @@ def _from_run_dir(path: Path, resolution: int | None, num_classes: int | None, d
     sp = get_space(best.space)
     arch = sp.encode(sp.decode(best.arch))
     r = resolution or best.resolution or sp.default_resolution
-    return _checked(ExportSource(sp, arch, _resolution(sp, r), _classes(sp, num_classes), device or best.device,
-                                 int(best.seed or 0) if seed is None else seed, path, best))
+    return _checked(
+        ExportSource(
+            sp,
+            arch,
+            _resolution(sp, r),
+            _classes(sp, num_classes),
+            device or best.device,
+            int(best.seed or 0) if seed is None else seed,
+            path,
+            best,
+        )
+    )
 
 
 def _checked(source: ExportSource) -> ExportSource:

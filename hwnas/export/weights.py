@@ -31,7 +31,9 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     try:
         data: Any = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises many kinds (pickle, zip, unsupported global)
-        raise UsageError(f"--weights {p}: not a readable PyTorch state dict ({str(exc).strip().splitlines()[0]})") from None
+        raise UsageError(
+            f"--weights {p}: not a readable PyTorch state dict ({str(exc).strip().splitlines()[0]})"
+        ) from None
     if isinstance(data, Mapping):
         for key in _CONTAINER_KEYS:
             if isinstance(data.get(key), Mapping):
@@ -39,7 +41,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
                 break
     if not isinstance(data, Mapping) or not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise UsageError(f"--weights {p}: expected a state dict (tensor name -> tensor)")
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in data.items()}
+    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in data.items()}
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike[str], *, arch: str) -> dict[str, Any]:
@@ -48,15 +50,21 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str], *, arch: str) -
     own = model.state_dict()
     for name, tensor in own.items():
         if name not in state:
-            raise UsageError(f"--weights {path}: tensor {name!r} of {arch} is missing from the checkpoint "
-                             "(weights of another architecture?)")
+            raise UsageError(
+                f"--weights {path}: tensor {name!r} of {arch} is missing from the checkpoint "
+                "(weights of another architecture?)"
+            )
         if tuple(state[name].shape) != tuple(tensor.shape):
-            raise UsageError(f"--weights {path}: tensor {name!r} has shape {tuple(state[name].shape)} in the checkpoint "
-                             f"but {tuple(tensor.shape)} in {arch} (weights of another architecture, or --num-classes?)")
+            raise UsageError(
+                f"--weights {path}: tensor {name!r} has shape {tuple(state[name].shape)} in the checkpoint "
+                f"but {tuple(tensor.shape)} in {arch} (weights of another architecture, or --num-classes?)"
+            )
     extra = sorted(set(state) - set(own))
     if extra:
-        raise UsageError(f"--weights {path}: tensor {extra[0]!r} is in the checkpoint but not in {arch} "
-                         f"({len(extra)} unexpected; weights of another architecture?)")
+        raise UsageError(
+            f"--weights {path}: tensor {extra[0]!r} is in the checkpoint but not in {arch} "
+            f"({len(extra)} unexpected; weights of another architecture?)"
+        )
     model.load_state_dict({k: state[k].to(own[k].dtype) for k in own}, strict=True)
     return {
         "kind": "checkpoint",
@@ -72,5 +80,5 @@ def initial_weights(seed: int) -> dict[str, Any]:
         "kind": "initial",
         "seed": seed,
         "note": f"the space's initial weights (torch seed {seed}), not trained: the outputs are not predictions. "
-                "Train the architecture and export again with --weights.",
+        "Train the architecture and export again with --weights.",
     }

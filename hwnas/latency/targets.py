@@ -41,8 +41,14 @@ class Target:
 
     def measure(self, path: str, input_shape: tuple[int, ...]) -> Measurement:
         """Time one uploaded artifact with the device's timing settings (all of them sent)."""
-        request = {"op": "measure", "runtime": self.runtime.name, "path": path, "input_shape": list(input_shape),
-                   "options": self.runtime.runner_options(), "timing": self.device.timing.to_dict()}
+        request = {
+            "op": "measure",
+            "runtime": self.runtime.name,
+            "path": path,
+            "input_shape": list(input_shape),
+            "options": self.runtime.runner_options(),
+            "timing": self.device.timing.to_dict(),
+        }
         reply = self.transport.request(request, what=f"time {Path(path).name}")
         self.measure_count += 1
         return Measurement.from_reply(reply)

@@ -60,7 +60,10 @@ class TimingStats:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TimingStats:
-        return cls(**{f.name: (int(data[f.name]) if f.name == "n" else float(data[f.name])) for f in fields(cls)})
+        values: dict[str, Any] = {
+            f.name: (int(data[f.name]) if f.name == "n" else float(data[f.name])) for f in fields(cls)
+        }
+        return cls(**values)
 
 
 def percentile(sorted_xs: Sequence[float], q: float) -> float:

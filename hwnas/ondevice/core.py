@@ -46,7 +46,7 @@ def timed_runs(run: Callable[[], float | None], timing: dict[str, Any]) -> tuple
         run()
         done += 1
     warm = clock() - start
-    samples = []
+    samples: list[float] = []
     start = clock()
     while len(samples) < min_runs or clock() - start < min_time_s:
         t0 = sample_clock()
@@ -61,9 +61,7 @@ def import_runtime(module: str, package: str, hint: str) -> Any:
     try:
         return __import__(module, fromlist=["_"])
     except ImportError:
-        raise RuntimeMissing(
-            f"{package} is not installed for {sys.executable} on this device ({hint})"
-        ) from None
+        raise RuntimeMissing(f"{package} is not installed for {sys.executable} on this device ({hint})") from None
 
 
 def random_input(np: Any, shape: Sequence[int], dtype: str = "float32", seed: int = 0) -> Any:

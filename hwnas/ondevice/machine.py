@@ -18,8 +18,12 @@ from hwnas.ondevice.core import read_first
 def _cpu_model() -> str:
     if platform.system() == "Darwin":
         try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
-                                  text=True, timeout=10).stdout.strip() or platform.processor()
+            return (
+                subprocess.run(
+                    ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=10
+                ).stdout.strip()
+                or platform.processor()
+            )
         except (OSError, subprocess.TimeoutExpired):
             return platform.processor()
     try:

@@ -53,13 +53,17 @@ def handle(request: dict[str, Any], runtimes: Mapping[str, str]) -> dict[str, An
         if op == "ping":
             return {"ok": True, "protocol": PROTOCOL_VERSION}
         runtime = request.get("runtime")
-        if runtime not in runtimes:
+        if not isinstance(runtime, str) or runtime not in runtimes:
             return {"ok": False, "error": "unknown runtime {!r} (known: {})".format(runtime, ", ".join(runtimes))}
         module = importlib.import_module(runtimes[runtime])
         options = request.get("options") or {}
         if op == "describe":
-            return {"ok": True, "protocol": PROTOCOL_VERSION, "runtime": module.describe(options),
-                    "host": fingerprint()}
+            return {
+                "ok": True,
+                "protocol": PROTOCOL_VERSION,
+                "runtime": module.describe(options),
+                "host": fingerprint(),
+            }
         if op == "measure":
             path = request["path"]
             if not os.path.exists(path):

@@ -78,8 +78,10 @@ class Runtime(ABC):
 
     def __init__(self, device: Device) -> None:
         if device.precision not in self.precisions:
-            raise UsageError(f"device {device.name}: the {self.name} runtime times precision "
-                             f"{', '.join(self.precisions)}, not {device.precision}")
+            raise UsageError(
+                f"device {device.name}: the {self.name} runtime times precision "
+                f"{', '.join(self.precisions)}, not {device.precision}"
+            )
         self.device = device
 
     @classmethod  # noqa: B027  (an optional hook: most runtimes have no rules)

@@ -49,8 +49,9 @@ class Transport(ABC):
 
     def request(self, request: dict[str, Any], *, what: str, timeout_s: float | None = None) -> dict[str, Any]:
         """Send one request; the reply if it is ``ok``, else the error :func:`check_reply` raises."""
-        return check_reply(self.send(request, what=what, timeout_s=timeout_s), what=what, where=self.where,
-                           missing=self.missing_label)
+        return check_reply(
+            self.send(request, what=what, timeout_s=timeout_s), what=what, where=self.where, missing=self.missing_label
+        )
 
     @abstractmethod
     def send(self, request: dict[str, Any], *, what: str, timeout_s: float | None) -> dict[str, Any]:

@@ -45,8 +45,9 @@ class SSHConnection:
 
     def __init__(self, settings: SSHSettings, *, persist_s: int = 300) -> None:
         if shutil.which("ssh") is None:
-            raise MissingDependency("OpenSSH client",
-                                    "install it (apt-get install openssh-client) to reach SSH devices")
+            raise MissingDependency(
+                "OpenSSH client", "install it (apt-get install openssh-client) to reach SSH devices"
+            )
         self.settings = settings
         self.persist_s = persist_s
         self._control_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -64,13 +65,20 @@ class SSHConnection:
         s = self.settings
         args = [
             "ssh",
-            "-o", "BatchMode=yes",
-            "-o", f"ConnectTimeout={s.connect_timeout_s}",
-            "-o", "ServerAliveInterval=5",
-            "-o", "ServerAliveCountMax=3",
-            "-o", "ControlMaster=auto",
-            "-o", f"ControlPath={self._control_dir.name}/%C",
-            "-o", f"ControlPersist={self.persist_s}",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={s.connect_timeout_s}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "ControlMaster=auto",
+            "-o",
+            f"ControlPath={self._control_dir.name}/%C",
+            "-o",
+            f"ControlPersist={self.persist_s}",
         ]
         if s.port:
             args += ["-p", str(s.port)]
@@ -90,8 +98,13 @@ class SSHConnection:
     def close(self) -> None:
         if self._control_dir is None:
             return
-        subprocess.run(self.ssh_args()[:-2] + ["-O", "exit", "--", self.settings.host],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        subprocess.run(
+            self.ssh_args()[:-2] + ["-O", "exit", "--", self.settings.host],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+        )
         self._control_dir.cleanup()
         self._control_dir = None
 
@@ -102,13 +115,18 @@ class SSHConnection:
         self.close()
 
     # ---- commands ------------------------------------------------------------------------
-    def run(self, command: str, *, input_bytes: bytes | None = None, timeout_s: float = 120,
-            what: str = "run a command") -> subprocess.CompletedProcess[bytes]:
+    def run(
+        self, command: str, *, input_bytes: bytes | None = None, timeout_s: float = 120, what: str = "run a command"
+    ) -> subprocess.CompletedProcess[bytes]:
         """Run a shell command on the device; a failure raises DeviceError with ssh's own last line."""
         try:
-            proc = subprocess.run(self.ssh_args() + [command], input=input_bytes,
-                                  stdin=None if input_bytes is not None else subprocess.DEVNULL,
-                                  capture_output=True, timeout=timeout_s)
+            proc = subprocess.run(
+                self.ssh_args() + [command],
+                input=input_bytes,
+                stdin=None if input_bytes is not None else subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout_s,
+            )
         except subprocess.TimeoutExpired:
             raise DeviceError(f"{self.destination}: could not {what}: no answer within {timeout_s:.0f} s") from None
         if proc.returncode != 0:
@@ -118,8 +136,9 @@ class SSHConnection:
     def popen(self, command: str, *, stderr_path: Path) -> subprocess.Popen[bytes]:
         """Start a long-running command with pipes to its stdin and stdout (stderr to a file)."""
         with open(stderr_path, "wb") as err:
-            return subprocess.Popen(self.ssh_args() + [command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=err)
+            return subprocess.Popen(
+                self.ssh_args() + [command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+            )
 
     def upload(self, files: list[Path], remote_dir: str, *, timeout_s: float = 600) -> None:
         """Copy files and folders (an .mlpackage is a folder) into ``remote_dir`` in one tar stream."""
@@ -180,10 +199,14 @@ class SSHTransport(Transport):
     def _start(self) -> None:
         self.ssh.open()
         work = remote_path_expr(self.settings.work_dir)
-        self.ssh.run(f"mkdir -p {work}/{self.MODELS_DIR} && cat > {work}/{self.RUNNER}", input_bytes=runner_archive(),
-                     what="copy the runner")
-        self._proc = self.ssh.popen(f"cd {work} && exec {self.settings.python} {self.RUNNER} serve",
-                                    stderr_path=Path(self._stderr_path))
+        self.ssh.run(
+            f"mkdir -p {work}/{self.MODELS_DIR} && cat > {work}/{self.RUNNER}",
+            input_bytes=runner_archive(),
+            what="copy the runner",
+        )
+        self._proc = self.ssh.popen(
+            f"cd {work} && exec {self.settings.python} {self.RUNNER} serve", stderr_path=Path(self._stderr_path)
+        )
         reply = self.send({"op": "ping"}, timeout_s=60, what="start the runner")
         if not reply.get("ok"):
             raise DeviceError(f"{self.device.name}: the runner did not start: {reply.get('error')}")
@@ -222,13 +245,18 @@ class SSHTransport(Transport):
             code = None
         detail = self._stderr_tail()
         if code == 127 or "not found" in detail:
-            return DeviceError(f"{self.device.name}: remote python {self.settings.python!r} could not run the runner "
-                               f"on {self.ssh.destination}: {detail or 'exit status 127'}")
+            return DeviceError(
+                f"{self.device.name}: remote python {self.settings.python!r} could not run the runner "
+                f"on {self.ssh.destination}: {detail or 'exit status 127'}"
+            )
         if code == SSH_UNREACHABLE:
-            return DeviceError(f"lost the SSH connection to {self.where} while trying to {what}: "
-                               f"{detail or 'connection closed'}")
-        return DeviceError(f"{self.where}: the runner stopped while trying to {what}"
-                           f" (exit status {code}){': ' + detail if detail else ''}")
+            return DeviceError(
+                f"lost the SSH connection to {self.where} while trying to {what}: {detail or 'connection closed'}"
+            )
+        return DeviceError(
+            f"{self.where}: the runner stopped while trying to {what}"
+            f" (exit status {code}){': ' + detail if detail else ''}"
+        )
 
     def upload(self, artifacts: list[Path]) -> list[str]:
         remote_dir = self.settings.work_dir.rstrip("/") + "/" + self.MODELS_DIR

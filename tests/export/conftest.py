@@ -27,5 +27,6 @@ def nb201_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def hybrid_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return calibrated_weights("hybrid", HYBRID_ARCH, HYBRID_RES, tmp_path_factory.mktemp("w") / "hybrid.pt",
-                              num_classes=10)
+    return calibrated_weights(
+        "hybrid", HYBRID_ARCH, HYBRID_RES, tmp_path_factory.mktemp("w") / "hybrid.pt", num_classes=10
+    )

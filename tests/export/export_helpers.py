@@ -13,8 +13,9 @@ HYBRID_ARCH = "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:ib3,ti3/w160-e2-q96-h2:
 HYBRID_RES = 64
 
 
-def calibrated_weights(space_name: str, arch: str, resolution: int, path: Path, *, num_classes: int | None = None,
-                       seed: int = 0) -> Path:
+def calibrated_weights(
+    space_name: str, arch: str, resolution: int, path: Path, *, num_classes: int | None = None, seed: int = 0
+) -> Path:
     """A state dict of ``arch`` whose BatchNorm statistics come from random inputs.
 
     Untrained networks with default BatchNorm statistics can map every input to the

@@ -25,8 +25,17 @@ def test_format_writes_a_checked_artifact(name: str, tmp_path: Path, nb201_weigh
     except MissingDependency as exc:
         pytest.skip(str(exc))
     out = tmp_path / "export"
-    card = export_model(ExportRequest(target=NB201_ARCH, space="nb201", out=out, formats=(name,),
-                                      weights=nb201_weights, calibration=digits_npz, measure=False)).to_json()
+    card = export_model(
+        ExportRequest(
+            target=NB201_ARCH,
+            space="nb201",
+            out=out,
+            formats=(name,),
+            weights=nb201_weights,
+            calibration=digits_npz,
+            measure=False,
+        )
+    ).to_json()
     by_format = {a["format"]: a for a in card["artifacts"]}
     assert "onnx" in by_format  # the reference is always written
     artifact = by_format[name]

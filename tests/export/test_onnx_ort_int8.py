@@ -24,17 +24,42 @@ from hwnas.spaces import get_space
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory, hybrid_weights: Path, digits_npz: Path) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("hybrid") / "artifacts"
-    code = main(["export", HYBRID_ARCH, "--space", "hybrid", "--resolution", str(HYBRID_RES), "--num-classes", "10",
-                 "--format", "onnx,ort,int8", "--weights", str(hybrid_weights), "--calibration", str(digits_npz),
-                 "--dynamic-batch", "--no-measure", "--out", str(out)])
+    code = main(
+        [
+            "export",
+            HYBRID_ARCH,
+            "--space",
+            "hybrid",
+            "--resolution",
+            str(HYBRID_RES),
+            "--num-classes",
+            "10",
+            "--format",
+            "onnx,ort,int8",
+            "--weights",
+            str(hybrid_weights),
+            "--calibration",
+            str(digits_npz),
+            "--dynamic-batch",
+            "--no-measure",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out, json.loads((out / "model_card.json").read_text())
 
 
 def test_files_and_card(exported: tuple[Path, dict]) -> None:
     out, card = exported
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "model.int8.onnx", "model.onnx", "model.ort",
-                                                     "model.required_operators.config", "model_card.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "model.int8.onnx",
+        "model.onnx",
+        "model.ort",
+        "model.required_operators.config",
+        "model_card.json",
+    ]
     assert card["architecture"]["encoding"] == HYBRID_ARCH and card["architecture"]["space"] == "hybrid"
     assert card["architecture"]["params_m"] > 0 and card["architecture"]["flops_m"] > 0
     assert card["input"]["shape"] == ["batch", 3, HYBRID_RES, HYBRID_RES]
@@ -64,7 +89,9 @@ def test_onnx_is_clean_checked_and_matches_pytorch(exported: tuple[Path, dict], 
     x = torch.randn(5, 3, HYBRID_RES, HYBRID_RES, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         expected = torch_model.eval()(x).numpy()
-    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
+    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x.numpy()}
+    )[0]
     assert np.abs(got - expected).max() <= 1e-4
 
 

@@ -36,7 +36,7 @@ def test_weights_accept_checkpoint_containers_and_dataparallel_names(tmp_path: P
     target = _nb201()
     info = load_weights(target, path, arch="nb201-arch")
     assert info["kind"] == "checkpoint" and info["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    for (name, a), b in zip(source.state_dict().items(), target.state_dict().values()):
+    for (name, a), b in zip(source.state_dict().items(), target.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
 
 
@@ -108,10 +108,9 @@ def test_bad_calibration_inputs(tmp_path: Path) -> None:
 # ---- staging and hashes ----------------------------------------------------------------------
 def test_staged_directory_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b" / "out"
-    with pytest.raises(RuntimeError):
-        with staged_directory(out, overwrite=False) as stage:
-            (stage / "half.onnx").write_text("x")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), staged_directory(out, overwrite=False) as stage:
+        (stage / "half.onnx").write_text("x")
+        raise RuntimeError("interrupted")
     assert not any(tmp_path.iterdir())
     with staged_directory(out, overwrite=False) as stage:
         (stage / "model.onnx").write_text("x")
@@ -128,7 +127,12 @@ def test_folder_hash_matches_the_documented_shell_command(tmp_path: Path) -> Non
         pytest.skip("sha256sum/find not available")
     shell = subprocess.run(
         "(cd m.mlpackage && find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum) | sha256sum",
-        shell=True, cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()[0]
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
     assert sha256_of(pkg) == shell
     assert sha256_of(pkg / "Manifest.json") == hashlib.sha256(b"{}").hexdigest()
 
@@ -141,13 +145,18 @@ def test_latency_check_and_speedup() -> None:
     assert check["checked"] and check["within_tolerance"] and check["error_pct"] == pytest.approx(8.0)
     assert not latency_check(prediction, {**timed, "median_ms": 11.2})["within_tolerance"]
     assert latency_check(prediction, {**timed, "device": "other"})["checked"] is False
-    assert latency_check({"device": "host-cpu", "predicted_latency_ms": None, "reason": "no table"}, timed) == \
-        {"checked": False, "reason": "no table"}
+    assert latency_check({"device": "host-cpu", "predicted_latency_ms": None, "reason": "no table"}, timed) == {
+        "checked": False,
+        "reason": "no table",
+    }
     speed = int8_speedup({"onnx": {**timed, "median_ms": 9.0}, "int8": {**timed, "median_ms": 4.5}})
     assert speed == {"device": "host-cpu", "estimator": "median", "fp32_ms": 9.0, "int8_ms": 4.5, "speedup": 2.0}
     # a device whose table keeps p10 is checked by p10, like with like
     by_p10 = {**timed, "estimator": "p10", "p10_ms": 10.5, "median_ms": 12.0}
-    assert latency_check(prediction, by_p10)["measured_ms"] == 10.5 and latency_check(prediction, by_p10)["within_tolerance"]
+    assert (
+        latency_check(prediction, by_p10)["measured_ms"] == 10.5
+        and latency_check(prediction, by_p10)["within_tolerance"]
+    )
     assert int8_speedup({"onnx": by_p10, "int8": {**by_p10, "p10_ms": 7.0}})["speedup"] == pytest.approx(1.5)
     assert int8_speedup({"onnx": timed, "int8": {"measured": False, "reason": "x"}}) is None
 
@@ -159,8 +168,9 @@ def test_coreml_spec_check_catches_a_wrong_precision_and_shape(tmp_path: Path) -
     from hwnas.runtimes.coreml.export import spec_check
 
     out = tmp_path / "o"
-    card = export_model(ExportRequest(target=NB201_ARCH, space="nb201", out=out, formats=("coreml",),
-                                      precision="fp32", measure=False)).to_json()
+    card = export_model(
+        ExportRequest(target=NB201_ARCH, space="nb201", out=out, formats=("coreml",), precision="fp32", measure=False)
+    ).to_json()
     report = next(a for a in card["artifacts"] if a["format"] == "coreml")
     assert report["precision"] == "fp32" and report["checks"]["spec_check"] == "passed"
     assert "FLOAT16" not in report["checks"]["tensor_dtypes"]
@@ -171,8 +181,9 @@ def test_coreml_spec_check_catches_a_wrong_precision_and_shape(tmp_path: Path) -
         spec_check(out / "model.mlpackage", (1, 3, 64, 64), 10, "fp32")
 
 
-def test_tensorrt_without_gpu_fails_first_and_names_what_is_missing(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_tensorrt_without_gpu_fails_first_and_names_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from hwnas.cli.main import main
     from hwnas.runtimes.tensorrt.export import TensorRTWriter
 

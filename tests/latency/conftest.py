@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -22,8 +23,13 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 def write_device(folder: Path, name: str = "fast-cpu", **fields: object) -> Path:
     """A device YAML for tests: host-cpu's runtime with timing settings that take milliseconds."""
-    data: dict[str, object] = {"name": name, "runtime": "onnxruntime", "precision": "fp32", "threads": 1,
-                               "timing": dict(FAST_TIMING)}
+    data: dict[str, object] = {
+        "name": name,
+        "runtime": "onnxruntime",
+        "precision": "fp32",
+        "threads": 1,
+        "timing": dict(FAST_TIMING),
+    }
     data.update(fields)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
@@ -53,19 +59,24 @@ class SSHServer:
     folder: Path
 
     def device(self, folder: Path, name: str = "ssh-local", **fields: object) -> Path:
-        ssh = {"host": "127.0.0.1", "port": self.port, "user": getpass.getuser(), "key": str(self.client_key),
-               "python": sys.executable, "work_dir": str(folder / f"{name}-remote"), "connect_timeout_s": 5,
-               "options": [f"UserKnownHostsFile={self.known_hosts}", "StrictHostKeyChecking=yes"]}
+        ssh = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "user": getpass.getuser(),
+            "key": str(self.client_key),
+            "python": sys.executable,
+            "work_dir": str(folder / f"{name}-remote"),
+            "connect_timeout_s": 5,
+            "options": [f"UserKnownHostsFile={self.known_hosts}", "StrictHostKeyChecking=yes"],
+        }
         ssh.update(fields.pop("ssh", {}))  # type: ignore[arg-type]
         return write_device(folder, name, connection="ssh", ssh=ssh, **fields)
 
     def stop(self) -> None:
         """Kill the listener and every session it forked (they run in sessions of their own)."""
         for pid in [self.proc.pid, *_descendants(self.proc.pid)]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait()
 
 
@@ -96,27 +107,33 @@ def start_sshd(folder: Path) -> SSHServer:
     (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
     port = free_port()
     config = folder / "sshd_config"
-    config.write_text("\n".join([
-        f"Port {port}",
-        "ListenAddress 127.0.0.1",
-        f"HostKey {folder / 'host_key'}",
-        f"PidFile {folder / 'sshd.pid'}",
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "PermitRootLogin prohibit-password",
-        "StrictModes no",
-        "UsePAM no",
-        "PrintMotd no",
-        "LogLevel ERROR",
-    ]) + "\n")
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {folder / 'host_key'}",
+                f"PidFile {folder / 'sshd.pid'}",
+                f"AuthorizedKeysFile {folder / 'authorized_keys'}",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                "StrictModes no",
+                "UsePAM no",
+                "PrintMotd no",
+                "LogLevel ERROR",
+            ]
+        )
+        + "\n"
+    )
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
     check = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True)
     if check.returncode != 0:
-        pytest.skip(f"sshd cannot run here: {check.stderr.strip().splitlines()[-1] if check.stderr.strip() else check.returncode}")
-    log = open(folder / "sshd.log", "wb")
+        reason = check.stderr.strip().splitlines()[-1] if check.stderr.strip() else check.returncode
+        pytest.skip(f"sshd cannot run here: {reason}")
+    log = open(folder / "sshd.log", "wb")  # noqa: SIM115  (sshd writes to it for the whole session)
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -20,7 +20,7 @@ def test_fit_minimises_relative_error() -> None:
     raw = [1.0, 2.0, 100.0]
     measured = [1.0, 2.0, 150.0]  # one large outlier in absolute terms
     cal = fit_calibration(raw, measured)
-    rel = [abs(cal.apply(r) - m) / m for r, m in zip(raw, measured)]
+    rel = [abs(cal.apply(r) - m) / m for r, m in zip(raw, measured, strict=True)]
     assert max(rel[:2]) < 0.3  # small networks are not sacrificed for the big one
 
 

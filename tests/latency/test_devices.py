@@ -16,7 +16,7 @@ SHIPPED = {"host-cpu", "jetson-orin-nano", "nvidia-gpu", "raspberry-pi-5", "appl
 
 def test_shipped_devices_load_and_default_is_host_cpu() -> None:
     names = {d.name for d in list_devices()}
-    assert SHIPPED <= names
+    assert names >= SHIPPED
     host = load_device()
     assert DEFAULT_DEVICE == "host-cpu" and host.name == "host-cpu"
     assert (host.runtime, host.precision, host.threads, host.connection) == ("onnxruntime", "fp32", 1, "local")
@@ -25,9 +25,16 @@ def test_shipped_devices_load_and_default_is_host_cpu() -> None:
         host.name = "x"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("alias", "name"), [("jetson", "jetson-orin-nano"), ("rpi5", "raspberry-pi-5"),
-                                             ("raspberry-pi", "raspberry-pi-5"), ("mac", "apple-silicon"),
-                                             ("nvidia-gpu", "nvidia-gpu")])
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [
+        ("jetson", "jetson-orin-nano"),
+        ("rpi5", "raspberry-pi-5"),
+        ("raspberry-pi", "raspberry-pi-5"),
+        ("mac", "apple-silicon"),
+        ("nvidia-gpu", "nvidia-gpu"),
+    ],
+)
 def test_aliases_find_the_device(alias: str, name: str) -> None:
     assert load_device(alias).name == name
 
@@ -58,32 +65,43 @@ def test_device_from_a_yaml_path(tmp_path: Path) -> None:
 BASE = {"name": "x", "runtime": "onnxruntime", "precision": "fp32"}
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"precision": "fp8"}, "devices/x.yaml: field 'precision' must be one of fp32, fp16, int8, got 'fp8'"),
-    ({"runtime": "tflite"}, "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, got 'tflite'"),
-    ({"threads": 0}, "devices/x.yaml: field 'threads' must be an integer >= 1, got 0"),
-    ({"threads": "two"}, "field 'threads' must be an integer >= 1, got 'two'"),
-    ({"batch_size": True}, "field 'batch_size' must be an integer >= 1"),
-    ({"precison": "fp32"}, "devices/x.yaml: unknown field 'precison'"),
-    ({"connection": "ssh"}, "field 'ssh' is required when connection is ssh"),
-    ({"connection": "ssh", "ssh": {"user": "pi"}}, "field 'ssh.host' is required"),
-    ({"connection": "ssh", "ssh": {"host": "h", "port": 70000}}, "field 'ssh.port' must be a TCP port"),
-    ({"connection": "ssh", "ssh": {"host": "h", "hots": 1}}, "unknown field 'ssh.hots'"),
-    ({"ssh": {"host": "h"}}, "field 'ssh' is only allowed with connection: ssh"),
-    ({"timing": {"min_runs": 0}}, "field 'timing.min_runs' must be an integer >= 1, got 0"),
-    ({"timing": {"min_time_s": -1}}, "field 'timing.min_time_s' must be a number >= 0.0"),
-    ({"timing": {"clock": "cpu"}}, "field 'timing.clock' must be one of wall, thread_cpu, got 'cpu'"),
-    ({"threads": 2, "timing": {"clock": "thread_cpu"}}, "field 'timing.clock' thread_cpu needs runtime onnxruntime with threads: 1"),
-    ({"timing": {"estimator": "mean"}}, "field 'timing.estimator' must be one of median, p10, got 'mean'"),
-    ({"timing": {"rounds": 0}}, "field 'timing.rounds' must be an integer >= 1, got 0"),
-    ({"graph_optimization": "max"}, "field 'graph_optimization' must be one of disable, basic, extended, all"),
-    ({"name": None}, "field 'name' is required"),
-    ({"name": "a/b"}, "field 'name' must be a plain file name"),
-    ({"aliases": "jetson"}, "field 'aliases' must be a list of strings"),
-    ({"precision": "fp16"}, "field 'precision' fp16 is not timed with onnxruntime"),
-    ({"runtime": "coreml", "provider": "GPU_ONLY"}, "field 'provider' must be one of ALL, CPU_ONLY"),
-])
-def test_validation_names_the_bad_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"precision": "fp8"}, "devices/x.yaml: field 'precision' must be one of fp32, fp16, int8, got 'fp8'"),
+        (
+            {"runtime": "tflite"},
+            "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, got 'tflite'",
+        ),
+        ({"threads": 0}, "devices/x.yaml: field 'threads' must be an integer >= 1, got 0"),
+        ({"threads": "two"}, "field 'threads' must be an integer >= 1, got 'two'"),
+        ({"batch_size": True}, "field 'batch_size' must be an integer >= 1"),
+        ({"precison": "fp32"}, "devices/x.yaml: unknown field 'precison'"),
+        ({"connection": "ssh"}, "field 'ssh' is required when connection is ssh"),
+        ({"connection": "ssh", "ssh": {"user": "pi"}}, "field 'ssh.host' is required"),
+        ({"connection": "ssh", "ssh": {"host": "h", "port": 70000}}, "field 'ssh.port' must be a TCP port"),
+        ({"connection": "ssh", "ssh": {"host": "h", "hots": 1}}, "unknown field 'ssh.hots'"),
+        ({"ssh": {"host": "h"}}, "field 'ssh' is only allowed with connection: ssh"),
+        ({"timing": {"min_runs": 0}}, "field 'timing.min_runs' must be an integer >= 1, got 0"),
+        ({"timing": {"min_time_s": -1}}, "field 'timing.min_time_s' must be a number >= 0.0"),
+        ({"timing": {"clock": "cpu"}}, "field 'timing.clock' must be one of wall, thread_cpu, got 'cpu'"),
+        (
+            {"threads": 2, "timing": {"clock": "thread_cpu"}},
+            "field 'timing.clock' thread_cpu needs runtime onnxruntime with threads: 1",
+        ),
+        ({"timing": {"estimator": "mean"}}, "field 'timing.estimator' must be one of median, p10, got 'mean'"),
+        ({"timing": {"rounds": 0}}, "field 'timing.rounds' must be an integer >= 1, got 0"),
+        ({"graph_optimization": "max"}, "field 'graph_optimization' must be one of disable, basic, extended, all"),
+        ({"name": None}, "field 'name' is required"),
+        ({"name": "a/b"}, "field 'name' must be a plain file name"),
+        ({"aliases": "jetson"}, "field 'aliases' must be a list of strings"),
+        ({"precision": "fp16"}, "field 'precision' fp16 is not timed with onnxruntime"),
+        ({"runtime": "coreml", "provider": "GPU_ONLY"}, "field 'provider' must be one of ALL, CPU_ONLY"),
+    ],
+)
+def test_validation_names_the_bad_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: dict, message: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "devices").mkdir()
     data = {**BASE, **change}
@@ -113,13 +131,16 @@ def test_devices_dir_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "board" in {d.name for d in list_devices()}
 
 
-@pytest.mark.parametrize("options,message", [
-    (["ProxyCommand=touch /tmp/hwnas-pwned"], "'ProxyCommand' is not an allowed ssh option"),
-    (["LocalCommand=id"], "'LocalCommand' is not an allowed ssh option"),
-    (["proxycommand=sh -c id"], "is not an allowed ssh option"),
-    (["StrictHostKeyChecking"], "entries are Key=Value"),
-    (["UserKnownHostsFile=/dev/null\nProxyCommand=id"], "line breaks"),
-])
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (["ProxyCommand=touch /tmp/hwnas-pwned"], "'ProxyCommand' is not an allowed ssh option"),
+        (["LocalCommand=id"], "'LocalCommand' is not an allowed ssh option"),
+        (["proxycommand=sh -c id"], "is not an allowed ssh option"),
+        (["StrictHostKeyChecking"], "entries are Key=Value"),
+        (["UserKnownHostsFile=/dev/null\nProxyCommand=id"], "line breaks"),
+    ],
+)
 def test_ssh_options_that_could_run_a_local_command_are_refused(tmp_path, options, message) -> None:
     import yaml
 
@@ -127,8 +148,16 @@ def test_ssh_options_that_could_run_a_local_command_are_refused(tmp_path, option
     from hwnas.errors import UsageError
 
     path = tmp_path / "evil.yaml"
-    path.write_text(yaml.safe_dump({"name": "evil", "runtime": "onnxruntime", "connection": "ssh",
-                                    "ssh": {"host": "127.0.0.1", "options": options}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "evil",
+                "runtime": "onnxruntime",
+                "connection": "ssh",
+                "ssh": {"host": "127.0.0.1", "options": options},
+            }
+        )
+    )
     with pytest.raises(UsageError, match=message):
         load_device(path)
 
@@ -141,26 +170,45 @@ def test_the_remote_python_is_quoted_for_the_remote_shell(tmp_path) -> None:
     from hwnas.devices import load_device
 
     path = tmp_path / "dev.yaml"
-    path.write_text(yaml.safe_dump({"name": "dev", "runtime": "onnxruntime", "connection": "ssh",
-                                    "ssh": {"host": "127.0.0.1", "python": "$(touch PWNED)/python -X dev",
-                                            "options": ["StrictHostKeyChecking=accept-new"]}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "dev",
+                "runtime": "onnxruntime",
+                "connection": "ssh",
+                "ssh": {
+                    "host": "127.0.0.1",
+                    "python": "$(touch PWNED)/python -X dev",
+                    "options": ["StrictHostKeyChecking=accept-new"],
+                },
+            }
+        )
+    )
     python = load_device(path).ssh.python
     # a real shell, as on the device: the words come back literally and nothing runs
     import subprocess
 
-    out = subprocess.run(["sh", "-c", f"printf '%s\\n' {python}"], cwd=tmp_path, capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = subprocess.run(
+        ["sh", "-c", f"printf '%s\\n' {python}"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert out == shlex.split("$(touch PWNED)/python -X dev")
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_a_devices_folder_in_the_current_directory_cannot_shadow_a_shipped_device(tmp_path, monkeypatch, capsys) -> None:
+def test_a_devices_folder_in_the_current_directory_cannot_shadow_a_shipped_device(
+    tmp_path, monkeypatch, capsys
+) -> None:
     import yaml
 
     from hwnas.devices import REPO_ROOT, load_device
 
-    evil = {"name": "jetson-orin-nano", "aliases": ["jetson"], "runtime": "onnxruntime", "connection": "ssh",
-            "ssh": {"host": "attacker.invalid"}}
+    evil = {
+        "name": "jetson-orin-nano",
+        "aliases": ["jetson"],
+        "runtime": "onnxruntime",
+        "connection": "ssh",
+        "ssh": {"host": "attacker.invalid"},
+    }
     (tmp_path / "devices").mkdir()
     (tmp_path / "devices" / "jetson-orin-nano.yaml").write_text(yaml.safe_dump(evil))
     monkeypatch.chdir(tmp_path)

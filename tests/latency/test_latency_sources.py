@@ -31,8 +31,14 @@ ARCH = "w24-e3:ib3,ib3/w48-e3-q32-h2:ib3,ib5/w96-e3-q64-h2:ib5,ti5,tc5/w160-e3-q
 def _synthetic_table(tmp_path: Path, archs: list[str], calibration: Calibration | None = None) -> Path:
     """A table whose block i costs a known amount: (len(key) % 7 + 1) / 10 ms."""
     device = parse_device({"name": "synthetic", "runtime": "onnxruntime", "precision": "fp32", "threads": 1})
-    table = LatencyTable.new(device=device, description={"runtime": {"name": "onnxruntime", "version": "x"}, "host": {}},
-                             space=HYBRID, resolution=224, num_classes=1000, expected_entries=1005)
+    table = LatencyTable.new(
+        device=device,
+        description={"runtime": {"name": "onnxruntime", "version": "x"}, "host": {}},
+        space=HYBRID,
+        resolution=224,
+        num_classes=1000,
+        expected_entries=1005,
+    )
     for arch in archs:
         for spec in HYBRID.blocks(HYBRID.decode(arch)):
             ms = (len(spec.key) % 7 + 1) / 10

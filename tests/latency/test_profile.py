@@ -18,8 +18,9 @@ R = 32  # the smallest hybrid resolution: blocks export and run in milliseconds
 
 
 def _profile(device: Path, tmp_path: Path, **kwargs):
-    return profile_device(str(device), space="hybrid", resolution=R, tables_dir=tmp_path / "tables",
-                          work_dir=tmp_path / "work", **kwargs)
+    return profile_device(
+        str(device), space="hybrid", resolution=R, tables_dir=tmp_path / "tables", work_dir=tmp_path / "work", **kwargs
+    )
 
 
 def test_limit_writes_a_complete_header_and_per_block_stats(fast_device: Path, tmp_path: Path) -> None:

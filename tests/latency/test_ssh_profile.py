@@ -26,8 +26,9 @@ R = 32
 
 def test_profile_over_ssh_copies_the_runner_and_models(sshd, tmp_path: Path) -> None:
     device = sshd.device(tmp_path)
-    summary = profile_device(str(device), space="hybrid", resolution=R, limit=3, tables_dir=tmp_path / "tables",
-                             work_dir=tmp_path / "work")
+    summary = profile_device(
+        str(device), space="hybrid", resolution=R, limit=3, tables_dir=tmp_path / "tables", work_dir=tmp_path / "work"
+    )
     data = read_json(summary.path)
     assert len(data["entries"]) == 3 and data["device"]["connection"] == "ssh"
     assert data["runtime"]["name"] == "onnxruntime" and data["host"]["cores"] >= 1
@@ -40,8 +41,15 @@ def test_profile_over_ssh_copies_the_runner_and_models(sshd, tmp_path: Path) -> 
     # the table predicts, and whole networks are timed through the same connection kind
     space = get_space("hybrid")
     arch = space.encode(space.sample_many(1, seed=2)[0])
-    profile_device(str(device), space="hybrid", resolution=R, blocks=space.blocks(space.decode(arch), R),
-                   tables_dir=tmp_path / "tables", work_dir=tmp_path / "work", resume=True)
+    profile_device(
+        str(device),
+        space="hybrid",
+        resolution=R,
+        blocks=space.blocks(space.decode(arch), R),
+        tables_dir=tmp_path / "tables",
+        work_dir=tmp_path / "work",
+        resume=True,
+    )
     source = load_latency_source(space=space, device=str(device), resolution=R, tables_dir=tmp_path / "tables")
     assert source.predict_ms(space, arch, resolution=R) > 0
     stats = measure_end_to_end(space, arch, str(device), resolution=R, work_dir=tmp_path / "work")
@@ -60,12 +68,21 @@ def test_one_connection_serves_the_whole_job(sshd, tmp_path: Path) -> None:
 
 
 def test_unreachable_host_is_a_clear_device_error(tmp_path: Path) -> None:
-    dead = write_device(tmp_path, "dead", connection="ssh",
-                        ssh={"host": "127.0.0.1", "port": free_port(), "connect_timeout_s": 3,
-                             "options": ["StrictHostKeyChecking=no", f"UserKnownHostsFile={tmp_path / 'kh'}"]})
+    dead = write_device(
+        tmp_path,
+        "dead",
+        connection="ssh",
+        ssh={
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "connect_timeout_s": 3,
+            "options": ["StrictHostKeyChecking=no", f"UserKnownHostsFile={tmp_path / 'kh'}"],
+        },
+    )
     with pytest.raises(DeviceError, match=r"cannot reach .*127\.0\.0\.1.* over SSH"):
-        profile_device(str(dead), space="hybrid", resolution=R, limit=2, tables_dir=tmp_path / "t",
-                       work_dir=tmp_path / "w")
+        profile_device(
+            str(dead), space="hybrid", resolution=R, limit=2, tables_dir=tmp_path / "t", work_dir=tmp_path / "w"
+        )
 
 
 def test_lost_connection_keeps_every_entry_measured_so_far(tmp_path: Path) -> None:
@@ -80,8 +97,15 @@ def test_lost_connection_keeps_every_entry_measured_so_far(tmp_path: Path) -> No
 
     try:
         with pytest.raises(DeviceError, match="ssh-local"):
-            profile_device(str(device), space="hybrid", resolution=R, limit=6, tables_dir=tmp_path / "tables",
-                           work_dir=tmp_path / "work", on_block=cut_after_two)
+            profile_device(
+                str(device),
+                space="hybrid",
+                resolution=R,
+                limit=6,
+                tables_dir=tmp_path / "tables",
+                work_dir=tmp_path / "work",
+                on_block=cut_after_two,
+            )
     finally:
         server.stop()
     table = read_json(tmp_path / "tables" / "ssh-local--hybrid-r32-c1000.json")
@@ -95,9 +119,11 @@ def test_missing_runtime_or_python_on_the_device(sshd, tmp_path: Path) -> None:
     # `python -S` leaves out site-packages: a device with Python but without onnxruntime
     bare = sshd.device(tmp_path, "bare", ssh={"python": f"{sys.executable} -S"})
     with pytest.raises(MissingDependency, match="onnxruntime is not installed"):
-        profile_device(str(bare), space="hybrid", resolution=R, limit=1, tables_dir=tmp_path / "t",
-                       work_dir=tmp_path / "w")
+        profile_device(
+            str(bare), space="hybrid", resolution=R, limit=1, tables_dir=tmp_path / "t", work_dir=tmp_path / "w"
+        )
     nopython = sshd.device(tmp_path, "nopython", ssh={"python": "/nonexistent/python3"})
     with pytest.raises(DeviceError, match="remote python '/nonexistent/python3' could not run the runner"):
-        profile_device(str(nopython), space="hybrid", resolution=R, limit=1, tables_dir=tmp_path / "t",
-                       work_dir=tmp_path / "w")
+        profile_device(
+            str(nopython), space="hybrid", resolution=R, limit=1, tables_dir=tmp_path / "t", work_dir=tmp_path / "w"
+        )

@@ -20,7 +20,7 @@ from hwnas.latency.targets import open_target
 from hwnas.runtimes import RUNTIMES
 from hwnas.transport import zipapp
 
-HOST = '''
+HOST = """
 from hwnas.runtimes.base import RUNTIMES, Runtime, SettingError
 
 
@@ -42,8 +42,8 @@ class Sleepy(Runtime):
     def prepare(self, model, input_shape, out_path):
         out_path.write_text("zzz")
         return out_path
-'''
-DEVICE = '''
+"""
+DEVICE = """
 import time
 
 from hwnas.ondevice.core import measured, timed_runs
@@ -56,7 +56,7 @@ def measure(path, input_shape, options, timing):
 
 def describe(options):
     return {"name": "sleepy", "version": "1.0", "provider": options.get("provider")}
-'''
+"""
 
 
 @pytest.fixture
@@ -93,9 +93,20 @@ def test_a_new_runtime_needs_no_other_file(sleepy: str, tmp_path: Path) -> None:
 
     runner = zipapp.write_runner(tmp_path / "runner.pyz")  # and on a remote device
     assert "plugins/sleepy/device.py" in zipfile.ZipFile(runner).namelist()
-    request = {"op": "measure", "runtime": sleepy, "path": str(artifact), "input_shape": [1],
-               "timing": device.timing.to_dict()}
-    proc = subprocess.run([sys.executable, "-I", str(runner), "serve"], input=json.dumps(request) + "\n",
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    request = {
+        "op": "measure",
+        "runtime": sleepy,
+        "path": str(artifact),
+        "input_shape": [1],
+        "timing": device.timing.to_dict(),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-I", str(runner), "serve"],
+        input=json.dumps(request) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     reply = json.loads(proc.stdout.splitlines()[0])
     assert reply["ok"] and len(reply["samples_ms"]) == 3

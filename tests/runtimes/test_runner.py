@@ -36,8 +36,12 @@ def test_runner_modules_import_only_the_standard_library(member: str) -> None:
     tree = ast.parse(source.read_text())
 
     def allowed(name: str) -> bool:
-        return name.split(".")[0] in sys.stdlib_module_names or name == "__future__" or \
-            name == RUNNER_PACKAGE or name.startswith(RUNNER_PACKAGE + ".")
+        return (
+            name.split(".")[0] in sys.stdlib_module_names
+            or name == "__future__"
+            or name == RUNNER_PACKAGE
+            or name.startswith(RUNNER_PACKAGE + ".")
+        )
 
     for node in tree.body:
         if isinstance(node, ast.Import):
@@ -111,19 +115,36 @@ def test_zipapp_serves_json_lines(tmp_path: Path) -> None:
     requests = [
         {"op": "ping"},
         {"op": "describe", "runtime": "onnxruntime", "options": {"threads": 1}},
-        {"op": "measure", "runtime": "onnxruntime", "path": str(model), "input_shape": [1, 3, 8, 8],
-         "options": {"threads": 1}, "timing": quick},
+        {
+            "op": "measure",
+            "runtime": "onnxruntime",
+            "path": str(model),
+            "input_shape": [1, 3, 8, 8],
+            "options": {"threads": 1},
+            "timing": quick,
+        },
         {"op": "measure", "runtime": "onnxruntime", "path": str(tmp_path / "missing.onnx"), "input_shape": [1]},
-        {"op": "measure", "runtime": "onnxruntime", "path": str(model), "input_shape": [1, 3, 8, 8],
-         "timing": {"min_runs": 4}},
+        {
+            "op": "measure",
+            "runtime": "onnxruntime",
+            "path": str(model),
+            "input_shape": [1, 3, 8, 8],
+            "timing": {"min_runs": 4},
+        },
         {"op": "describe", "runtime": "tflite"},
         {"op": "exit"},
     ]
     text = "\n".join(json.dumps(r) for r in requests) + "\nnot json\n"
     runner = write_runner(tmp_path / "runner.pyz")
     # -I: no PYTHONPATH, no user site, no cwd; the zipapp must bring all of hwnas it needs
-    proc = subprocess.run([sys.executable, "-I", str(runner), "serve"], input=text, capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-I", str(runner), "serve"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     replies = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(replies) == 7  # stops at exit; nothing but replies on stdout

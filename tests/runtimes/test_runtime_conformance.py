@@ -30,8 +30,15 @@ def _model() -> torch.nn.Module:
 
 def _device(runtime: str, precision: str = "fp32", timing: TimingSettings = QUICK) -> Device:
     precision = {"tensorrt": "fp16", "coreml": "fp16"}.get(runtime, precision)
-    return parse_device({"name": f"test-{runtime}", "runtime": runtime, "precision": precision, "threads": 1,
-                         "timing": timing.to_dict()})
+    return parse_device(
+        {
+            "name": f"test-{runtime}",
+            "runtime": runtime,
+            "precision": precision,
+            "threads": 1,
+            "timing": timing.to_dict(),
+        }
+    )
 
 
 def _time(target: Target, artifact: Path) -> Measurement:
@@ -45,8 +52,10 @@ def test_runtime_declares_its_capabilities(name: str) -> None:
     assert runtime.name == name and runtime.title and runtime.precisions and runtime.install_hint
     assert runtime.artifact_suffix.startswith(".")
     assert runtime.times_on_host_cpu or runtime.timed_where  # export says where its files can be timed
-    assert parse_device({"name": "d", "runtime": name, "precision": runtime.precisions[0]}).provider == \
-        runtime.default_provider
+    assert (
+        parse_device({"name": "d", "runtime": name, "precision": runtime.precisions[0]}).provider
+        == runtime.default_provider
+    )
 
 
 @pytest.mark.parametrize("name", RUNTIMES.names())
@@ -70,12 +79,14 @@ def test_runtime_prepares_times_and_describes(name: str, tmp_path: Path) -> None
 
 def test_onnxruntime_min_count_and_min_time_are_both_honoured(tmp_path: Path) -> None:
     artifact = get_runtime(_device("onnxruntime")).prepare(_model(), SHAPE, tmp_path / "m.onnx")
-    by_count_device = _device("onnxruntime", timing=TimingSettings(warmup_runs=0, warmup_s=0.0, min_runs=40,
-                                                                   min_time_s=0.0))
+    by_count_device = _device(
+        "onnxruntime", timing=TimingSettings(warmup_runs=0, warmup_s=0.0, min_runs=40, min_time_s=0.0)
+    )
     with open_target(by_count_device) as target:
         assert _time(target, artifact).stats.n == 40
-    with open_target(_device("onnxruntime", timing=TimingSettings(warmup_runs=0, warmup_s=0.0, min_runs=1,
-                                                                  min_time_s=0.1))) as target:
+    with open_target(
+        _device("onnxruntime", timing=TimingSettings(warmup_runs=0, warmup_s=0.0, min_runs=1, min_time_s=0.1))
+    ) as target:
         by_time = _time(target, artifact)
     assert by_time.timed_s >= 0.1 and by_time.stats.n > 1
 

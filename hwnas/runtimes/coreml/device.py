@@ -14,8 +14,10 @@ from hwnas.ondevice.core import RuntimeMissing, import_runtime, measured, random
 
 def _coreml_platform() -> Any:
     if platform.system() != "Darwin":
-        raise RuntimeMissing(f"timing needs macOS (this device runs {platform.system()}); coremltools converts to "
-                             ".mlpackage anywhere, but only a Mac runs Core ML predictions")
+        raise RuntimeMissing(
+            f"timing needs macOS (this device runs {platform.system()}); coremltools converts to "
+            ".mlpackage anywhere, but only a Mac runs Core ML predictions"
+        )
     return import_runtime("coremltools", "coremltools", "pip install coremltools")
 
 
@@ -38,5 +40,9 @@ def measure(path: str, input_shape: list[int], options: dict[str, Any], timing: 
 
 def describe(options: dict[str, Any]) -> dict[str, Any]:
     ct = _coreml_platform()
-    return {"name": "coreml", "version": ct.__version__, "macos": platform.mac_ver()[0],
-            "compute_units": (options.get("provider") or "ALL").upper()}
+    return {
+        "name": "coreml",
+        "version": ct.__version__,
+        "macos": platform.mac_ver()[0],
+        "compute_units": (options.get("provider") or "ALL").upper(),
+    }

@@ -49,8 +49,11 @@ def _quiet() -> Iterator[None]:
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), \
-                warnings.catch_warnings():
+        with (
+            contextlib.redirect_stderr(io.StringIO()),
+            contextlib.redirect_stdout(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -76,8 +79,9 @@ class CoreMLWriter(ArtifactWriter):
             with _quiet():
                 import coremltools  # noqa: F401
         except ImportError:
-            raise MissingDependency("coremltools",
-                                    "pip install 'hwnas[coreml]' (converts on Linux and macOS)") from None
+            raise MissingDependency(
+                "coremltools", "pip install 'hwnas[coreml]' (converts on Linux and macOS)"
+            ) from None
 
     def write(self, ctx: ExportContext) -> ArtifactReport:
         import coremltools as ct
@@ -95,8 +99,9 @@ class CoreMLWriter(ArtifactWriter):
             mlmodel = ct.models.MLModel(spec, weights_dir=mlmodel.weights_dir, skip_model_load=True)
         path = save_mlpackage(mlmodel, ctx.out_dir / self.file_name)
         checks = spec_check(path, ctx.input_shape, ctx.num_classes, precision)
-        notes: tuple[str, ...] = ("fixed input shape (batch 1); --dynamic-batch applies to the ONNX files",) \
-            if ctx.dynamic_batch else ()
+        notes: tuple[str, ...] = (
+            ("fixed input shape (batch 1); --dynamic-batch applies to the ONNX files",) if ctx.dynamic_batch else ()
+        )
         parity = None
         if platform.system() == "Darwin":
             parity = _predict_parity(path, ctx, precision)
@@ -115,12 +120,16 @@ def spec_check(path: Any, input_shape: tuple[int, ...], num_classes: int, precis
     kind = spec.WhichOneof("Type")
     if kind != "mlProgram":
         problems.append(f"model type is {kind}, not mlProgram")
-    inputs = [(f.name, list(f.type.multiArrayType.shape), f.type.multiArrayType.dataType)
-              for f in spec.description.input]
+    inputs = [
+        (f.name, list(f.type.multiArrayType.shape), f.type.multiArrayType.dataType) for f in spec.description.input
+    ]
     outputs = [(f.name, list(f.type.multiArrayType.shape)) for f in spec.description.output]
     array_type = FeatureTypes_pb2.ArrayFeatureType
-    out_dtype = array_type.ArrayDataType.Name(spec.description.output[0].type.multiArrayType.dataType) \
-        if spec.description.output else "none"
+    out_dtype = (
+        array_type.ArrayDataType.Name(spec.description.output[0].type.multiArrayType.dataType)
+        if spec.description.output
+        else "none"
+    )
     if inputs != [(INPUT_NAME, list(input_shape), array_type.FLOAT32)]:
         problems.append(f"inputs are {inputs}, expected one float32 {INPUT_NAME} {list(input_shape)}")
     if [name for name, _ in outputs] != [OUTPUT_NAME] or outputs[0][1] not in ([], [input_shape[0], num_classes]):
@@ -145,8 +154,11 @@ def spec_check(path: Any, input_shape: tuple[int, ...], num_classes: int, precis
         "specification_version": int(spec.specificationVersion),
         "minimum_deployment_target": "macOS 13 / iOS 16",
         "input": {"name": INPUT_NAME, "shape": list(input_shape), "dtype": "float32"},
-        "output": {"name": OUTPUT_NAME, "shape": outputs[0][1] or [input_shape[0], num_classes],
-                   "dtype": out_dtype.lower()},
+        "output": {
+            "name": OUTPUT_NAME,
+            "shape": outputs[0][1] or [input_shape[0], num_classes],
+            "dtype": out_dtype.lower(),
+        },
         "compute_precision": precision,
         "operations": n_ops,
         "tensor_dtypes": sorted(dtypes),
@@ -162,8 +174,9 @@ def _predict_parity(path: Any, ctx: ExportContext, precision: str) -> dict[str, 
     tolerance = FP16_TOLERANCE if precision == "fp16" else FP32_TOLERANCE
     report: dict[str, Any] = {"tolerance": tolerance, "runtime": f"Core ML (macOS {platform.mac_ver()[0]})"}
     for name, x in ctx.parity_inputs.items():
-        outs = np.concatenate([np.asarray(model.predict({INPUT_NAME: x[i:i + 1]})[OUTPUT_NAME]).reshape(1, -1)
-                               for i in range(len(x))])
+        outs = np.concatenate(
+            [np.asarray(model.predict({INPUT_NAME: x[i : i + 1]})[OUTPUT_NAME]).reshape(1, -1) for i in range(len(x))]
+        )
         report[name] = compare(ctx.reference[name], outs, labels=None)
     report["passed"] = all(v["max_abs_diff"] <= tolerance for k, v in report.items() if isinstance(v, dict))
     return report

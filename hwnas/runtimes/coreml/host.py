@@ -37,8 +37,9 @@ class CoreML(Runtime):
     @classmethod
     def check_settings(cls, settings: DeviceSettings) -> None:
         if settings.provider is not None and settings.provider.upper() not in COMPUTE_UNITS:
-            raise SettingError("provider", f"must be one of {', '.join(COMPUTE_UNITS)} for Core ML, "
-                                           f"got {settings.provider!r}")
+            raise SettingError(
+                "provider", f"must be one of {', '.join(COMPUTE_UNITS)} for Core ML, got {settings.provider!r}"
+            )
 
     def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
         return save_mlpackage(convert_to_mlprogram(model, input_shape, self.device.precision), out_path)
@@ -59,8 +60,9 @@ def convert_to_mlprogram(model: nn.Module, input_shape: tuple[int, ...], precisi
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.export.export(model.eval(), (torch.zeros(input_shape),)).run_decompositions({})
-        return ct.convert(program, convert_to="mlprogram", compute_precision=compute,
-                          minimum_deployment_target=ct.target.macOS13)
+        return ct.convert(
+            program, convert_to="mlprogram", compute_precision=compute, minimum_deployment_target=ct.target.macOS13
+        )
 
 
 def save_mlpackage(mlmodel: Any, out_path: Path) -> Path:

@@ -61,8 +61,15 @@ def write_clean_onnx(ctx: ExportContext, path: Path, *, dynamic_batch: bool) -> 
     import onnxslim
 
     raw = ctx.scratch / f"raw-{'dynamic' if dynamic_batch else 'static'}.onnx"
-    export_onnx(ctx.model, ctx.input_shape, raw, opset=OPSET, dynamic_batch=dynamic_batch,
-                input_name=INPUT_NAME, output_name=OUTPUT_NAME)
+    export_onnx(
+        ctx.model,
+        ctx.input_shape,
+        raw,
+        opset=OPSET,
+        dynamic_batch=dynamic_batch,
+        input_name=INPUT_NAME,
+        output_name=OUTPUT_NAME,
+    )
     raw_nodes = len(onnx.load(str(raw)).graph.node)
     with contextlib.redirect_stdout(io.StringIO()):  # onnxslim prints a summary table
         model = onnxslim.slim(str(raw))
@@ -108,10 +115,14 @@ class OnnxWriter(ArtifactWriter):
         path = ctx.out_dir / self.file_name
         checks = write_clean_onnx(ctx, path, dynamic_batch=ctx.dynamic_batch)
         want_in, want_out = expected_io(ctx)
-        if checks["input"] != {"name": INPUT_NAME, "shape": want_in} or checks["output"] != {"name": OUTPUT_NAME,
-                                                                                             "shape": want_out}:
-            raise HwnasError(f"exported ONNX has input {checks['input']} and output {checks['output']}, expected "
-                             f"{INPUT_NAME} {want_in} and {OUTPUT_NAME} {want_out}")
+        if checks["input"] != {"name": INPUT_NAME, "shape": want_in} or checks["output"] != {
+            "name": OUTPUT_NAME,
+            "shape": want_out,
+        }:
+            raise HwnasError(
+                f"exported ONNX has input {checks['input']} and output {checks['output']}, expected "
+                f"{INPUT_NAME} {want_in} and {OUTPUT_NAME} {want_out}"
+            )
         parity = fp32_parity(path, ctx.parity_inputs, ctx.reference, extra_batch=3 if ctx.dynamic_batch else None)
         return ArtifactReport(self.name, self.file_name, "fp32", checks, parity)
 
@@ -153,8 +164,12 @@ class OrtWriter(ArtifactWriter):
         logger.setLevel(logging.WARNING)
         try:
             with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-                convert_onnx_models_to_ort(work / "model.onnx", output_dir=work,
-                                           optimization_styles=[OptimizationStyle.Fixed], target_platform=plat)
+                convert_onnx_models_to_ort(
+                    work / "model.onnx",
+                    output_dir=work,
+                    optimization_styles=[OptimizationStyle.Fixed],
+                    target_platform=plat,
+                )
         except Exception as exc:  # the converter raises plain exceptions; keep the first line
             first = str(exc).splitlines()[0]
             raise HwnasError(f"ONNX Runtime could not convert model.onnx to ORT format: {first}") from None
@@ -172,14 +187,19 @@ class OrtWriter(ArtifactWriter):
             extra = (OPERATORS_CONFIG,)
         path: Path = ctx.out_dir / self.file_name
         parity = fp32_parity(path, ctx.parity_inputs, ctx.reference, extra_batch=3 if ctx.dynamic_batch else None)
-        checks = {"converter": f"onnxruntime {onnxruntime.__version__} convert_onnx_models_to_ort",
-                  "optimization_style": "Fixed", "target_platform": plat, "loads": "fresh InferenceSession"}
+        checks = {
+            "converter": f"onnxruntime {onnxruntime.__version__} convert_onnx_models_to_ort",
+            "optimization_style": "Fixed",
+            "target_platform": plat,
+            "loads": "fresh InferenceSession",
+        }
         return ArtifactReport(self.name, self.file_name, "fp32", checks, parity, extra_files=extra)
 
 
 # ---- INT8 ONNX --------------------------------------------------------------------------------
-def quantize_qdq(onnx_path: Path, out_path: Path, calibration: CalibrationImages, scratch: Path, *,
-                 symmetric: bool = False) -> dict[str, Any]:
+def quantize_qdq(
+    onnx_path: Path, out_path: Path, calibration: CalibrationImages, scratch: Path, *, symmetric: bool = False
+) -> dict[str, Any]:
     """Statically quantise ``onnx_path`` into ``out_path`` (QDQ); returns the settings used."""
     try:
         from onnxruntime.quantization import (
@@ -204,23 +224,33 @@ def quantize_qdq(onnx_path: Path, out_path: Path, calibration: CalibrationImages
             if self.i >= len(self.images):
                 return None
             self.i += 1
-            return {INPUT_NAME: self.images[self.i - 1:self.i]}
+            return {INPUT_NAME: self.images[self.i - 1 : self.i]}
 
     pre = scratch / f"{onnx_path.stem}.{'sym' if symmetric else 'asym'}.pre.onnx"
     activation = QuantType.QInt8 if symmetric else QuantType.QUInt8
-    settings = {"format": "QDQ", "weights": "int8, per channel, symmetric",
-                "activations": "int8, symmetric" if symmetric else "uint8, asymmetric",
-                "calibration": f"MinMax over {len(calibration.images)} images"}
+    settings = {
+        "format": "QDQ",
+        "weights": "int8, per channel, symmetric",
+        "activations": "int8, symmetric" if symmetric else "uint8, asymmetric",
+        "calibration": f"MinMax over {len(calibration.images)} images",
+    }
     quiet = io.StringIO()
     try:
         with contextlib.redirect_stdout(quiet), warnings.catch_warnings(), _quiet_logging():
             warnings.simplefilter("ignore")
             quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=False)
             with atomic_path(out_path) as tmp:
-                quantize_static(str(pre), str(tmp), Reader(calibration.images), quant_format=QuantFormat.QDQ,
-                                per_channel=True, activation_type=activation, weight_type=QuantType.QInt8,
-                                calibrate_method=CalibrationMethod.MinMax,
-                                extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True})
+                quantize_static(
+                    str(pre),
+                    str(tmp),
+                    Reader(calibration.images),
+                    quant_format=QuantFormat.QDQ,
+                    per_channel=True,
+                    activation_type=activation,
+                    weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax,
+                    extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
+                )
     except HwnasError:
         raise
     except Exception as exc:  # the quantiser raises plain exceptions; keep the first line
@@ -266,11 +296,18 @@ class Int8Writer(ArtifactWriter):
         outputs = ort_outputs(session, ctx.parity_inputs["real"])
         agreement = compare(ctx.reference["real"], outputs, labels=ctx.calibration.labels)
         random = compare(ctx.reference["random"], ort_outputs(session, ctx.parity_inputs["random"]))
-        parity = {"runtime": "onnxruntime (fresh CPU session)", "reference": "PyTorch fp32",
-                  "calibration_images": agreement, "random": random}
-        checks = {"quantization": settings, "loads": "fresh InferenceSession",
-                  "quantized_nodes": sum(n.op_type == "QuantizeLinear" for n in onnx.load(str(path)).graph.node)}
-        notes = ("top-1 agreement is measured on the calibration images themselves",)
+        parity = {
+            "runtime": "onnxruntime (fresh CPU session)",
+            "reference": "PyTorch fp32",
+            "calibration_images": agreement,
+            "random": random,
+        }
+        checks = {
+            "quantization": settings,
+            "loads": "fresh InferenceSession",
+            "quantized_nodes": sum(n.op_type == "QuantizeLinear" for n in onnx.load(str(path)).graph.node),
+        }
+        notes: tuple[str, ...] = ("top-1 agreement is measured on the calibration images themselves",)
         if ctx.calibration.labels is None:
             notes += ("the calibration set has no labels: no accuracy figure",)
         return ArtifactReport(self.name, self.file_name, "int8", checks, parity, notes=notes)

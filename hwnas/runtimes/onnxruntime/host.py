@@ -32,8 +32,9 @@ class OnnxRuntime(Runtime):
     @classmethod
     def check_settings(cls, settings: DeviceSettings) -> None:
         if settings.precision == "fp16":
-            raise SettingError("precision", "fp16 is not timed with onnxruntime here; use fp32, int8, or a "
-                                            "tensorrt/coreml device")
+            raise SettingError(
+                "precision", "fp16 is not timed with onnxruntime here; use fp32, int8, or a tensorrt/coreml device"
+            )
 
     def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
         from hwnas.io import atomic_path

@@ -53,6 +53,13 @@ def _trtexec() -> str | None:
     return None
 
 
+def _require_trtexec() -> str:
+    exe = _trtexec()
+    if exe is None:
+        raise RuntimeMissing("trtexec is not on this device (JetPack ships it in /usr/src/tensorrt/bin)")
+    return exe
+
+
 def _tensorrt_mode(options: dict[str, Any]) -> str:
     """``python`` (tensorrt + cuda-python) or ``trtexec``; ``options['trt_mode']`` may force one."""
     want = options.get("trt_mode") or "auto"
@@ -62,10 +69,14 @@ def _tensorrt_mode(options: dict[str, Any]) -> str:
     if want in ("auto", "trtexec") and _trtexec():
         return "trtexec"
     if trt is not None and cudart is None:
-        raise RuntimeMissing("TensorRT's Python bindings import but cuda-python does not (pip install cuda-python), "
-                             "and no trtexec was found")
-    raise RuntimeMissing("neither the tensorrt Python package nor trtexec is on this device (pip install "
-                         "'hwnas[tensorrt]' on a machine with an NVIDIA GPU; JetPack ships both)")
+        raise RuntimeMissing(
+            "TensorRT's Python bindings import but cuda-python does not (pip install cuda-python), "
+            "and no trtexec was found"
+        )
+    raise RuntimeMissing(
+        "neither the tensorrt Python package nor trtexec is on this device (pip install "
+        "'hwnas[tensorrt]' on a machine with an NVIDIA GPU; JetPack ships both)"
+    )
 
 
 def _cuda(result: Any) -> Any:
@@ -135,8 +146,9 @@ def build_engine(onnx_path: str, engine_path: str, precision: str, placeholder_r
     return engine_path
 
 
-def _measure_tensorrt_python(path: str, input_shape: list[int], options: dict[str, Any],
-                             timing: dict[str, Any]) -> dict[str, Any]:
+def _measure_tensorrt_python(
+    path: str, input_shape: list[int], options: dict[str, Any], timing: dict[str, Any]
+) -> dict[str, Any]:
     trt, cudart = tensorrt_python()
     np = import_runtime("numpy", "numpy", "pip install numpy")
     precision = options.get("precision") or "fp16"
@@ -169,8 +181,9 @@ def _measure_tensorrt_python(path: str, input_shape: list[int], options: dict[st
             context.set_tensor_address(name, int(ptr))
             if is_input:
                 host = random_input(np, shape, dtype)
-                _cuda(cudart.cudaMemcpy(ptr, host.ctypes.data, host.nbytes,
-                                        cudart.cudaMemcpyKind.cudaMemcpyHostToDevice))
+                _cuda(
+                    cudart.cudaMemcpy(ptr, host.ctypes.data, host.nbytes, cudart.cudaMemcpyKind.cudaMemcpyHostToDevice)
+                )
         handle = int(stream)
         load_s = time.perf_counter() - t0
 
@@ -206,10 +219,11 @@ def _trtexec_version(exe: str) -> str:
     return f"{n // 1000}.{(n // 100) % 10}.{n % 100}"  # v8601 -> 8.6.1
 
 
-def _measure_trtexec(path: str, input_shape: list[int], options: dict[str, Any],
-                     timing: dict[str, Any]) -> dict[str, Any]:
+def _measure_trtexec(
+    path: str, input_shape: list[int], options: dict[str, Any], timing: dict[str, Any]
+) -> dict[str, Any]:
     """GPU compute time per inference from ``trtexec --exportTimes`` (the Jetson fallback)."""
-    exe = _trtexec()
+    exe = _require_trtexec()
     precision = options.get("precision") or "fp16"
     engine_file = path if _is_engine(path) else _engine_path(path, precision, "exec-" + _trtexec_version(exe))
     fd, times_file = tempfile.mkstemp(suffix=".json")
@@ -243,8 +257,10 @@ def _measure_trtexec(path: str, input_shape: list[int], options: dict[str, Any],
     finally:
         os.unlink(times_file)
     wall = time.perf_counter() - t0
-    samples = [float(t["computeMs"]) if "computeMs" in t else float(t["endComputeMs"]) - float(t["startComputeMs"])
-               for t in times]
+    samples = [
+        float(t["computeMs"]) if "computeMs" in t else float(t["endComputeMs"]) - float(t["startComputeMs"])
+        for t in times
+    ]
     if not samples:
         raise RuntimeError("trtexec reported no timed iterations")
     timed_s = sum(samples) / 1000.0
@@ -261,8 +277,12 @@ def _gpu_name() -> str | None:
     exe = shutil.which("nvidia-smi")
     if exe:
         try:
-            out = subprocess.run([exe, "--query-gpu=name,driver_version,clocks.sm,clocks.max.sm",
-                                  "--format=csv,noheader"], capture_output=True, text=True, timeout=20).stdout
+            out = subprocess.run(
+                [exe, "--query-gpu=name,driver_version,clocks.sm,clocks.max.sm", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            ).stdout
             return out.strip().splitlines()[0] if out.strip() else None
         except (OSError, subprocess.TimeoutExpired):
             return None
@@ -275,6 +295,12 @@ def describe(options: dict[str, Any]) -> dict[str, Any]:
         trt, _ = tensorrt_python()
         version = trt.__version__
     else:
-        version = _trtexec_version(_trtexec())
-    return {"name": "tensorrt", "version": version, "mode": mode, "precision": options.get("precision") or "fp16",
-            "gpu": _gpu_name(), "timer": "CUDA events, GPU compute time" if mode == "python" else "trtexec computeMs"}
+        version = _trtexec_version(_require_trtexec())
+    return {
+        "name": "tensorrt",
+        "version": version,
+        "mode": mode,
+        "precision": options.get("precision") or "fp16",
+        "gpu": _gpu_name(),
+        "timer": "CUDA events, GPU compute time" if mode == "python" else "trtexec computeMs",
+    }

@@ -64,14 +64,20 @@ class TensorRTWriter(ArtifactWriter):
         try:
             import tensorrt  # noqa: F401
         except ImportError:
-            missing = ("the tensorrt Python package is not installed (an NVIDIA GPU is visible)" if gpu_visible()
-                       else "building an engine needs the tensorrt package and an NVIDIA GPU, and this machine has "
-                            "neither")
-            raise MissingDependency("TensorRT", f"{missing} ({INSTALL_HINT}); model.onnx can be built into an "
-                                                "engine on the device with trtexec") from None
+            missing = (
+                "the tensorrt Python package is not installed (an NVIDIA GPU is visible)"
+                if gpu_visible()
+                else "building an engine needs the tensorrt package and an NVIDIA GPU, and this machine has neither"
+            )
+            raise MissingDependency(
+                "TensorRT",
+                f"{missing} ({INSTALL_HINT}); model.onnx can be built into an engine on the device with trtexec",
+            ) from None
         if not gpu_visible():
-            raise MissingDependency("an NVIDIA GPU", "TensorRT is installed but no CUDA device is visible; build the "
-                                                     "engine on the target GPU or Jetson")
+            raise MissingDependency(
+                "an NVIDIA GPU",
+                "TensorRT is installed but no CUDA device is visible; build the engine on the target GPU or Jetson",
+            )
 
     def write(self, ctx: ExportContext) -> ArtifactReport:
         import tensorrt as trt
@@ -103,8 +109,10 @@ class TensorRTWriter(ArtifactWriter):
             raise HwnasError(f"TensorRT cannot load the engine it just built ({file_name})")
         checks["io_tensors"] = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         checks["loads"] = "deserialize_cuda_engine"
-        notes = ("engines run only on the GPU model and TensorRT version that built them",
-                 "parity with PyTorch is not checked for engines; model.onnx (the engine's source) is")
+        notes = (
+            "engines run only on the GPU model and TensorRT version that built them",
+            "parity with PyTorch is not checked for engines; model.onnx (the engine's source) is",
+        )
         return ArtifactReport(self.name, file_name, precision, checks, None, notes=notes)
 
 

@@ -1,0 +1,233 @@
+"""`hwnas bench-proxies`: judge proxies against ground-truth accuracy (or the space's reference models)."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Column, Table
+
+from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt
+from hwnas.cli.output import emit_json, stdout
+from hwnas.cli.proxies import (
+    BatchOpt,
+    DataOpt,
+    ProxiesOpt,
+    ThreadsOpt,
+    check_positive,
+    json_float,
+    run_scoring,
+    split_names,
+)
+from hwnas.errors import UsageError
+from hwnas.io import atomic_write_json
+from hwnas.proxies import get_proxy, resolve_proxies
+from hwnas.proxies.evaluation import MIN_GROUP, ProxyJudgement, judge, parse_entries, rank_fusion
+from hwnas.proxies.plots import scatter_plot
+from hwnas.proxies.score_table import (
+    seconds_column,
+)
+from hwnas.spaces import get_space
+
+
+def _read_ground_truth(path: Path, arch_column: str, accuracy_column: str) -> list[tuple[str, float]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            for column in (arch_column, accuracy_column):
+                if column not in header:
+                    raise UsageError(f"--ground-truth {path}: no column {column!r} (columns: {', '.join(header)})")
+            rows = []
+            for i, line in enumerate(reader, start=2):
+                try:
+                    rows.append((line[arch_column], float(line[accuracy_column])))
+                except (TypeError, ValueError):
+                    raise UsageError(
+                        f"--ground-truth {path} line {i}: {accuracy_column} {line[accuracy_column]!r} is not a number"
+                    ) from None
+    except OSError as exc:
+        raise UsageError(f"--ground-truth {path}: cannot read ({exc.strerror or exc})") from None
+    if not rows:
+        raise UsageError(f"--ground-truth {path}: no rows")
+    return rows
+
+
+def bench_proxies(
+    ground_truth: Annotated[
+        Path | None, typer.Option("--ground-truth", help="CSV with an architecture column and an accuracy column.")
+    ] = None,
+    accuracy_column: Annotated[
+        str | None, typer.Option("--accuracy-column", help="Accuracy column, e.g. cifar10_test_acc.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Directory for scores.csv, report.json and one PNG per proxy.")
+    ] = None,
+    space: SpaceOpt = "nb201",
+    proxies: ProxiesOpt = "params,synflow,logsynflow,naswot,es,sed,es+logsynflow",
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", "-n", help="Score a seeded random sample of N architectures (default: all)."),
+    ] = None,
+    seed: SeedOpt = 0,
+    batch_size: BatchOpt = None,
+    resolution: ResolutionOpt = None,
+    data: DataOpt = None,
+    arch_column: Annotated[
+        str, typer.Option("--arch-column", help="Architecture column of the ground truth.")
+    ] = "arch_str",
+    references: Annotated[
+        bool,
+        typer.Option(
+            "--references",
+            help="Judge against the space's reference models and their published top-1 (`hwnas references`) "
+            "instead of --ground-truth.",
+        ),
+    ] = False,
+    min_group: Annotated[
+        int, typer.Option("--min-group", help="Smallest equal-#Params group that counts.")
+    ] = MIN_GROUP,
+    threads: ThreadsOpt = 1,
+    json_out: JsonOpt = False,
+) -> None:
+    """Judge proxies against ground-truth accuracy: Spearman, Kendall, within-equal-#Params Spearman, s/arch.
+
+    Entries joined by '+' (es+logsynflow) are rank fusions. Resumable: scores go to OUT/scores.csv and
+    are reused by a second run with the same settings.
+    """
+    required = (
+        [("--out", out)]
+        if references
+        else [("--ground-truth", ground_truth), ("--accuracy-column", accuracy_column), ("--out", out)]
+    )
+    for flag, value in required:
+        if value is None:
+            raise UsageError(f"{flag} is required" + ("" if references else " (or --references)"))
+    if references and ground_truth is not None:
+        raise UsageError("give --ground-truth or --references, not both")
+    assert out is not None
+    check_positive("--sample", sample)
+    check_positive("--batch-size", batch_size)
+    check_positive("--min-group", min_group)
+    check_positive("--threads", threads)
+    entries = split_names(proxies)
+    bases, fusions = parse_entries(entries)
+    for name in bases:
+        get_proxy(name)
+    resolve_proxies(bases, has_data=data is not None)
+    to_score = bases if "params" in bases else [*bases, "params"]
+    search_space = get_space(space)
+    if references:
+        from hwnas.spaces.references import REFERENCES
+
+        truth = [(r.encoding, r.published_top1) for r in REFERENCES.values() if r.space == space]
+        if not truth:
+            raise UsageError(f"the {space} space has no reference models (see `hwnas references`)")
+        accuracy_column = "published_top1"
+    else:
+        assert ground_truth is not None and accuracy_column is not None
+        truth = _read_ground_truth(ground_truth, arch_column, accuracy_column)
+    if sample is not None and sample < len(truth):
+        picked = sorted(random.Random(seed).sample(range(len(truth)), sample))
+        truth = [truth[i] for i in picked]
+    accuracy_of: dict[str, float] = {}
+    for arch, acc in truth:
+        accuracy_of.setdefault(search_space.encode(search_space.decode(arch)), acc)
+    archs = list(accuracy_of)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    run = run_scoring(
+        space,
+        archs,
+        to_score,
+        out / "scores.csv",
+        seed=seed,
+        batch_size=batch_size,
+        resolution=resolution,
+        num_classes=None,
+        data_path=data,
+        resume=True,
+        threads=threads,
+    )
+    by_arch = {str(row["arch"]): row for row in run.rows}
+    accuracy = np.array([accuracy_of[a] for a in archs])
+    params = np.array([float(by_arch[a]["params"]) for a in archs])
+
+    def column(name: str) -> np.ndarray:
+        return np.array([float(by_arch[a][name]) for a in archs])
+
+    judgements: list[ProxyJudgement] = []
+    plots: dict[str, str] = {}
+    for entry in entries:
+        parts = entry.split("+")
+        if len(parts) == 1:
+            scores = column(entry)
+            seconds = column(seconds_column(entry))
+        else:
+            scores = rank_fusion([column(p) for p in parts])
+            seconds = np.sum([column(seconds_column(p)) for p in parts], axis=0)
+        judgement = judge(entry, scores, accuracy, params, seconds, min_group=min_group)
+        judgements.append(judgement)
+        png = out / f"{entry}.png"
+        scatter_plot(png, judgement, scores, accuracy, accuracy_column)
+        plots[entry] = str(png)
+    report = {
+        "space": space,
+        "ground_truth": "references" if references else str(ground_truth),
+        "accuracy_column": accuracy_column,
+        "archs": len(archs),
+        "sample": sample,
+        "seed": seed,
+        "batch_size": batch_size,
+        "resolution": resolution,
+        "min_group": min_group,
+        "threads": threads,
+        "scores_csv": str(run.path),
+        "scored_now": run.scored,
+        "reused": run.reused,
+        "proxies": [
+            {
+                **{k: json_float(v) for k, v in vars(j).items()},
+                "top1_regret": json_float(j.top1_regret),
+                "top10_regret": json_float(j.top10_regret),
+                "plot": plots[j.name],
+                "fusion_of": j.name.split("+") if "+" in j.name else None,
+            }
+            for j in judgements
+        ],
+    }
+    atomic_write_json(out / "report.json", report)
+    if json_out:
+        emit_json(report)
+        return
+    table = Table(
+        Column("proxy", no_wrap=True),
+        "Spearman",
+        "Kendall",
+        f"within #Params (groups >= {min_group})",
+        "top-1 (regret)",
+        "top-10 mean (regret)",
+        "s/arch",
+        title=f"{len(archs)} {space} archs vs {accuracy_column} -> {out / 'report.json'}",
+        title_justify="left",
+    )
+    for j in judgements:
+        within = "n.a." if j.within_params_spearman is None else f"{j.within_params_spearman:.3f} ({j.groups})"
+        table.add_row(
+            j.name,
+            f"{j.spearman:.3f}",
+            f"{j.kendall:.3f}",
+            within,
+            f"{j.top1_acc:.2f} ({j.top1_regret:.2f})",
+            f"{j.top10_mean_acc:.2f} ({j.top10_regret:.2f})",
+            f"{j.seconds_per_arch:.4f}",
+        )
+    stdout.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench-proxies")(bench_proxies)
