@@ -22,6 +22,7 @@ error. :mod:`hwnas.devices` finds devices by name. Fields::
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 from dataclasses import asdict, dataclass, field
@@ -160,18 +161,27 @@ class _Checker:
             raise self.fail(name, f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def integer(self, name: str, default: int | None, *, minimum: int, optional: bool = False) -> int | None:
+    def integer(
+        self, name: str, default: int | None, *, minimum: int, maximum: int, optional: bool = False
+    ) -> int | None:
+        """An integer in [minimum, maximum]: the bound keeps a typo from asking for days of timing."""
         value = self.data.get(name, default)
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(name, f"must be an integer >= {minimum}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise self.fail(name, f"must be an integer from {minimum} to {maximum}, got {value!r}")
         return value
 
-    def number(self, name: str, default: float, *, minimum: float) -> float:
+    def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
+        """A finite number in [minimum, maximum] (NaN compares false to every bound, so it is refused)."""
         value = self.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise self.fail(name, f"must be a number >= {minimum}, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not minimum <= value <= maximum
+        ):
+            raise self.fail(name, f"must be a number from {minimum:g} to {maximum:g}, got {value!r}")
         return float(value)
 
     def strings(self, name: str) -> tuple[str, ...]:
@@ -241,12 +251,12 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
     tc.unknown(_TIMING_FIELDS)
     defaults = TimingSettings()
     timing = TimingSettings(
-        warmup_runs=tc.integer("warmup_runs", defaults.warmup_runs, minimum=0) or 0,
-        warmup_s=tc.number("warmup_s", defaults.warmup_s, minimum=0.0),
-        min_runs=tc.integer("min_runs", defaults.min_runs, minimum=1) or 1,
-        min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0),
+        warmup_runs=tc.integer("warmup_runs", defaults.warmup_runs, minimum=0, maximum=100_000) or 0,
+        warmup_s=tc.number("warmup_s", defaults.warmup_s, minimum=0.0, maximum=600.0),
+        min_runs=tc.integer("min_runs", defaults.min_runs, minimum=1, maximum=1_000_000) or 1,
+        min_time_s=tc.number("min_time_s", defaults.min_time_s, minimum=0.0, maximum=600.0),
         clock=tc.choice("clock", CLOCKS, default="wall"),
-        rounds=tc.integer("rounds", defaults.rounds, minimum=1) or 1,
+        rounds=tc.integer("rounds", defaults.rounds, minimum=1, maximum=100) or 1,
         estimator=tc.choice("estimator", ESTIMATORS, default="median"),
     )
     if timing.clock == "thread_cpu" and (not runtime_cls.thread_cpu_clock or top.data.get("threads") != 1):
@@ -261,8 +271,8 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         description=top.string("description", "") or "",
         aliases=top.strings("aliases"),
         provider=provider,
-        threads=top.integer("threads", None, minimum=1, optional=True),
-        batch_size=top.integer("batch_size", 1, minimum=1) or 1,
+        threads=top.integer("threads", None, minimum=1, maximum=1024, optional=True),
+        batch_size=top.integer("batch_size", 1, minimum=1, maximum=4096) or 1,
         graph_optimization=top.choice("graph_optimization", GRAPH_OPTIMIZATIONS, default="all"),
         connection=connection,
         ssh=ssh,
@@ -273,10 +283,7 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
 
 
 def _port(c: _Checker) -> int | None:
-    port = c.integer("port", None, minimum=1, optional=True)
-    if port is not None and port > 65535:
-        raise c.fail("port", f"must be a TCP port (1-65535), got {port}")
-    return port
+    return c.integer("port", None, minimum=1, maximum=65535, optional=True)
 
 
 #: ``ssh.options`` keys a device file may set. Options that make ssh run a local command
@@ -361,6 +368,6 @@ def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
         key=str(Path(key).expanduser()) if key else None,
         python=_python_command(c),
         work_dir=c.string("work_dir", ".cache/hwnas-runner") or ".cache/hwnas-runner",
-        connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1) or 10,
+        connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1, maximum=600) or 10,
         options=_ssh_options(c),
     )
