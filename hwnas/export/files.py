@@ -18,6 +18,9 @@ from pathlib import Path
 
 from hwnas.errors import UsageError
 
+#: The file every export writes last; its presence marks a folder as an hwnas export.
+CARD_FILE = "model_card.json"
+
 
 def check_destination(out: Path, *, overwrite: bool, inputs: tuple[Path | None, ...] = ()) -> None:
     """Refuse an existing ``out`` unless ``overwrite`` (and never a file), and an ``out`` that would
@@ -32,8 +35,15 @@ def check_destination(out: Path, *, overwrite: bool, inputs: tuple[Path | None, 
     if out.exists() or out.is_symlink():
         if not out.is_dir() or out.is_symlink():
             raise UsageError(f"--out {out} exists and is not a directory")
-        if not overwrite and any(out.iterdir()):
+        if not any(out.iterdir()):
+            return
+        if not overwrite:
             raise UsageError(f"--out {out} already exists and is not empty (pass --overwrite to replace it)")
+        if not (out / CARD_FILE).is_file():  # --overwrite must never delete a folder hwnas did not write
+            raise UsageError(
+                f"--out {out} is not an hwnas export (no {CARD_FILE}): --overwrite only replaces an earlier "
+                "export; choose another --out"
+            )
 
 
 @contextlib.contextmanager

@@ -124,6 +124,11 @@ def test_existing_output_is_kept_unless_overwrite(
     (out / "keep.txt").write_text("mine")
     code, err = _run([NB201_ARCH, "--space", "nb201", "--out", str(out)], capsys)
     assert code == 2 and "--overwrite" in err[0] and (out / "keep.txt").read_text() == "mine"
+    overwrite = [NB201_ARCH, "--space", "nb201", "--no-measure", "--overwrite", "--out", str(out)]
+    code, err = _run(overwrite, capsys)  # a folder hwnas did not write is never replaced
+    assert code == 2 and len(err) == 1 and "not an hwnas export" in err[0]
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "model_card.json").write_text("{}")  # an earlier export may be replaced
     code, _ = _run(
         [
             NB201_ARCH,
