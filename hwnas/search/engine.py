@@ -271,11 +271,28 @@ class SearchEngine:
         return verdict.feasible
 
     def _random_feasible(self, rng: random.Random) -> str:
+        fastest: float | None = None
         for _ in range(MAX_INIT_TRIES):
             arch = self.space.sample(rng)
             if self._feasible(arch):
                 return self.space.encode(arch)
-        raise HwnasError(f"no feasible architecture in {MAX_INIT_TRIES} random samples: are the constraints too tight?")
+            latency = self.checker.check(arch).latency_ms
+            if latency is not None and (fastest is None or latency < fastest):
+                fastest = latency
+        raise HwnasError(self._nothing_feasible_message(fastest))
+
+    def _nothing_feasible_message(self, fastest: float | None) -> str:
+        """Why no random sample was feasible, with the figure that tells the user what to change."""
+        head = f"no feasible architecture in {MAX_INIT_TRIES} random samples"
+        c = self.config.constraints
+        if fastest is None:
+            return f"{head}: the latency table knows none of them (is it for this space and resolution?)"
+        if c.latency_ms is not None and fastest > c.latency_ms:
+            return (
+                f"{head}: the fastest sampled takes {fastest:.3f} ms, above --latency-ms {c.latency_ms:g}; "
+                "raise the budget or choose a faster device"
+            )
+        return f"{head}: --params-m / --flops-m are too tight for this space"
 
     def _mutate(self, arch: Any, operator: str, rng: random.Random) -> Any:
         if operator in ("any", "crossover"):

@@ -2,8 +2,8 @@
 
 - ``checkpoint.json``: config + state after the last completed step (for ``--resume``);
 - ``history.jsonl``: every evaluated candidate with its phase and cycle;
-- ``best.json``: the winner (:class:`~hwnas.records.BestRecord`); deterministic for a config (no wall-clock fields), so a
-  resumed run's file equals an uninterrupted run's;
+- ``best.json``: the winner (:class:`~hwnas.records.BestRecord`); deterministic for a config (no
+  wall-clock fields), so a resumed run's file equals an uninterrupted run's;
 - ``run.json``: counters and wall time of the run;
 - ``pareto.png``: latency vs proxy score, the Pareto front and the winner marked.
 """
@@ -35,19 +35,32 @@ class RunDir:
         return self.checkpoint.exists()
 
     def save_checkpoint(self, config: SearchConfig, state: SearchState) -> None:
-        atomic_write_text(self.checkpoint, json.dumps({
-            "version": CHECKPOINT_VERSION, "config": config.to_json(), "state": state.__dict__,
-        }))
+        atomic_write_text(
+            self.checkpoint,
+            json.dumps(
+                {
+                    "version": CHECKPOINT_VERSION,
+                    "config": config.to_json(),
+                    "state": state.__dict__,
+                }
+            ),
+        )
 
     def load_checkpoint(self, config: SearchConfig) -> SearchState:
         """The saved state; refuses a checkpoint made with other settings, or one that is damaged."""
-        damaged = (f"{self.checkpoint} is damaged or not an hwnas checkpoint; move it away to start the search "
-                   "again, or choose another --out")
+        damaged = (
+            f"{self.checkpoint} is damaged or not an hwnas checkpoint; move it away to start the search "
+            "again, or choose another --out"
+        )
         try:
             data = read_json(self.checkpoint)
         except (OSError, UnicodeDecodeError, ValueError):
             raise UsageError(damaged) from None
-        if not isinstance(data, dict) or not isinstance(data.get("config"), dict) or not isinstance(data.get("state"), dict):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("config"), dict)
+            or not isinstance(data.get("state"), dict)
+        ):
             if isinstance(data, dict) and data.get("version") not in (None, CHECKPOINT_VERSION):
                 raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
             raise UsageError(damaged)
@@ -57,8 +70,10 @@ class RunDir:
         current = config.to_json()
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         if changed:
-            raise UsageError(f"{self.path} holds a search with other settings ({', '.join(changed)}); "
-                             "use the same options to --resume, or another --out")
+            raise UsageError(
+                f"{self.path} holds a search with other settings ({', '.join(changed)}); "
+                "use the same options to --resume, or another --out"
+            )
         try:
             return SearchState(**data["state"])
         except TypeError:
@@ -74,8 +89,14 @@ class RunDir:
         atomic_write_json(self.path / "run.json", run)
 
 
-def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str | None,
-                  latency_source: dict[str, Any], selection: str = "") -> BestRecord:
+def best_document(
+    config: SearchConfig,
+    winner: dict[str, Any],
+    *,
+    device: str | None,
+    latency_source: dict[str, Any],
+    selection: str = "",
+) -> BestRecord:
     """The winner's record (``best.json``)."""
     return BestRecord(
         arch=winner["arch"],
@@ -96,8 +117,13 @@ def best_document(config: SearchConfig, winner: dict[str, Any], *, device: str |
     )
 
 
-def plot_pareto(history: list[dict[str, Any]], winner_arch: str, proxies: tuple[str, ...],
-                latency_limit_ms: float | None, path: Path) -> None:
+def plot_pareto(
+    history: list[dict[str, Any]],
+    winner_arch: str,
+    proxies: tuple[str, ...],
+    latency_limit_ms: float | None,
+    path: Path,
+) -> None:
     """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner.
 
     A proxy constant over the history (skip length on a space without cells) gets no panel."""
@@ -109,7 +135,7 @@ def plot_pareto(history: list[dict[str, Any]], winner_arch: str, proxies: tuple[
     varying = [p for p in proxies if len({h["scores"][p] for h in history}) > 1] or list(proxies[:1])
     proxies = tuple(varying)
     fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.5), squeeze=False)
-    for ax, proxy in zip(axes[0], proxies):
+    for ax, proxy in zip(axes[0], proxies, strict=True):
         pts = sorted((h["latency_ms"], h["scores"][proxy], h["arch"]) for h in history)
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, alpha=0.5, label="evaluated")
         front, best = [], float("-inf")

@@ -43,6 +43,12 @@ def _with(args: list[str], **changes: str) -> list[str]:
 CASES = [
     # (id, argv, exit code, message fragment)
     ("nan budget", _with(NB201_SEARCH, latency_ms="nan"), 2, "--latency-ms must be a finite number above 0"),
+    (
+        "bounds no network meets",
+        _with(NB201_SEARCH, latency_ms="50", params_m="0.001"),
+        1,
+        "no feasible architecture in 20000 random samples: --params-m / --flops-m are too tight",
+    ),
     ("infinite budget", _with(NB201_SEARCH, latency_ms="inf"), 2, "--latency-ms must be a finite number above 0"),
     ("negative budget", _with(NB201_SEARCH, latency_ms="-3"), 2, "--latency-ms must be a finite number above 0"),
     ("nan params bound", _with(NB201_SEARCH, latency_ms="10", params_m="nan"), 2, "--params-m must be a finite"),
