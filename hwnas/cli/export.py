@@ -108,6 +108,7 @@ def export(
         TextColumn("[bold]export[/bold] {task.description}"),
         TimeElapsedColumn(),
         console=stderr,
+        disable=not stderr.is_terminal,  # no bar in logs and pipes: only the summary and errors
         transient=True,
     ) as progress:
         task = progress.add_task("starting", total=None)

@@ -54,7 +54,7 @@ def _progress(label: str) -> Iterator[Progress]:
         TimeRemainingColumn(),
         TextColumn("{task.fields[item]}", style="dim"),
     )
-    with Progress(*columns, console=stderr, transient=False) as progress:
+    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
         yield progress
 
 

@@ -104,6 +104,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=stderr,
+        disable=not stderr.is_terminal,  # no bar in logs and pipes: only the summary and errors
         transient=True,  # the summary follows; no half bar before an error
     )
 

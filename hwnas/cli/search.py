@@ -156,6 +156,7 @@ def search(
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
         console=stderr,
+        disable=not stderr.is_terminal,  # no bar in logs and pipes: only the summary and errors
         transient=True,
     ) as progress:
         task = progress.add_task(f"search {space}", total=total, status="")

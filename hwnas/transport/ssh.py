@@ -43,13 +43,14 @@ def remote_path_expr(path: str) -> str:
 class SSHConnection:
     """Commands and file uploads over one shared SSH connection; use as a context manager."""
 
-    def __init__(self, settings: SSHSettings, *, persist_s: int = 300) -> None:
+    def __init__(self, settings: SSHSettings, *, persist_s: int = 300, device_file: str = "") -> None:
         if shutil.which("ssh") is None:
             raise MissingDependency(
                 "OpenSSH client", "install it (apt-get install openssh-client) to reach SSH devices"
             )
         self.settings = settings
         self.persist_s = persist_s
+        self.device_file = device_file  # named in "cannot reach" errors: where the address is set
         self._control_dir: tempfile.TemporaryDirectory[str] | None = None
 
     # ---- connection ----------------------------------------------------------------------
@@ -157,7 +158,13 @@ class SSHConnection:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         detail = lines[-1] if lines else f"exit status {returncode}"
         if returncode == SSH_UNREACHABLE:
-            return DeviceError(f"cannot reach {self.destination} over SSH to {what}: {detail}")
+            fields = "ssh.host / ssh.user / ssh.port"
+            where = f"set {fields} in {self.device_file}" if self.device_file else f"check {fields}"
+            return DeviceError(
+                f"cannot reach {self.destination} over SSH to {what}: {detail} "
+                f"({where}, or copy the file into $HWNAS_DEVICES_DIR and edit it there; a Host alias from "
+                "~/.ssh/config works too)"
+            )
         return DeviceError(f"{self.destination}: could not {what}: {detail}")
 
 
@@ -177,7 +184,7 @@ class SSHTransport(Transport):
         super().__init__(device, runtime_title)
         assert device.ssh is not None
         self.settings: SSHSettings = device.ssh
-        self.ssh = SSHConnection(device.ssh)
+        self.ssh = SSHConnection(device.ssh, device_file=device.source)
         self.reply_timeout_s = reply_timeout_s
         fd, self._stderr_path = tempfile.mkstemp(prefix="hwnas-runner-", suffix=".log")
         os.close(fd)
