@@ -90,15 +90,19 @@ def latency_summary(card: ModelCard) -> list[str]:
     check = card.latency_check
     if check.checked:
         verdict = "within" if check.within_tolerance else "OUTSIDE"
-        lines.append(f"latency on {check.device}: measured {check.measured_ms:.3f} ms "
-                     f"({check.estimator}) vs predicted {check.predicted_ms:.3f} ms "
-                     f"({check.error_pct:+.1f}%, {verdict} ±{check.tolerance_pct:.0f}%)")
+        lines.append(
+            f"latency on {check.device}: measured {check.measured_ms:.3f} ms "
+            f"({check.estimator}) vs predicted {check.predicted_ms:.3f} ms "
+            f"({check.error_pct:+.1f}%, {verdict} ±{check.tolerance_pct:.0f}%)"
+        )
     else:
         lines.append(f"latency vs prediction: not checked ({check.reason})")
     if card.int8_speedup is not None:
         sp = card.int8_speedup
-        lines.append(f"INT8 speed-up on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
-                     f"({sp.fp32_ms:.3f} -> {sp.int8_ms:.3f} ms)")
+        lines.append(
+            f"INT8 speed-up on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
+            f"({sp.fp32_ms:.3f} -> {sp.int8_ms:.3f} ms)"
+        )
     return lines
 
 
@@ -131,10 +135,17 @@ def render_readme(card: ModelCard) -> str:
         "",
         f"- input `{inp['name']}`: shape {inp['shape']}, {inp['dtype']}",
         f"- output `{out['name']}`: shape {out['shape']}, {out['meaning']}",
-        "- preprocessing: " + ", ".join([inp["preprocessing"]["color"], inp["preprocessing"]["resize"],
-                                          inp["preprocessing"]["scale"], inp["preprocessing"]["normalize"]])
+        "- preprocessing: "
+        + ", ".join(
+            [
+                inp["preprocessing"]["color"],
+                inp["preprocessing"]["resize"],
+                inp["preprocessing"]["scale"],
+                inp["preprocessing"]["normalize"],
+            ]
+        )
         + f" with mean {inp['preprocessing']['mean']} and std {inp['preprocessing']['std']} "
-          f"({inp['preprocessing']['statistics']} statistics)",
+        f"({inp['preprocessing']['statistics']} statistics)",
         "",
         "## Files",
         "",
@@ -142,9 +153,13 @@ def render_readme(card: ModelCard) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for a in card.artifacts:
-        check = next((f"{k}: {v}" for k, v in a.checks.items() if k in ("onnx_checker", "spec_check", "loads")), "")
-        lines.append(f"| {a.format} | `{a.file}` | {a.precision} | {a.size_bytes / 1e6:.2f} MB | {check} | "
-                     f"{_parity_text(a.parity)} | {_latency_text(a.latency)} |")
+        check_text = next(
+            (f"{k}: {v}" for k, v in a.checks.items() if k in ("onnx_checker", "spec_check", "loads")), ""
+        )
+        lines.append(
+            f"| {a.format} | `{a.file}` | {a.precision} | {a.size_bytes / 1e6:.2f} MB | {check_text} | "
+            f"{_parity_text(a.parity)} | {_latency_text(a.latency)} |"
+        )
     lines += ["", "Notes:", ""]
     for a in card.artifacts:
         for note in a.notes:
@@ -160,15 +175,19 @@ def render_readme(card: ModelCard) -> str:
     check = card.latency_check
     if check.checked:
         verdict = "within" if check.within_tolerance else "OUTSIDE"
-        lines.append(f"- model.onnx measured {_ms(check.measured_ms)} ({check.estimator}) on "
-                     f"{check.device}: {check.error_pct:+.1f}% "
-                     f"from the prediction ({verdict} ±{check.tolerance_pct:.0f}%)")
+        lines.append(
+            f"- model.onnx measured {_ms(check.measured_ms)} ({check.estimator}) on "
+            f"{check.device}: {check.error_pct:+.1f}% "
+            f"from the prediction ({verdict} ±{check.tolerance_pct:.0f}%)"
+        )
     else:
         lines.append(f"- prediction vs measurement: not checked ({check.reason})")
     if card.int8_speedup is not None:
         sp = card.int8_speedup
-        lines.append(f"- INT8 speed-up over fp32 on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
-                     f"({_ms(sp.fp32_ms)} -> {_ms(sp.int8_ms)})")
+        lines.append(
+            f"- INT8 speed-up over fp32 on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
+            f"({_ms(sp.fp32_ms)} -> {_ms(sp.int8_ms)})"
+        )
     lines += ["", "## SHA-256", ""]
     for a in card.artifacts:
         lines.append(f"- `{a.file}`: `{a.sha256}`")

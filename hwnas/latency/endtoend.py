@@ -21,8 +21,15 @@ from hwnas.spaces.base import SearchSpace
 class EndToEndMeasurer:
     """Times whole networks of one space on one device; use as a context manager."""
 
-    def __init__(self, device: str | Device, space: SearchSpace, *, resolution: int | None = None,
-                 num_classes: int | None = None, work_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        device: str | Device,
+        space: SearchSpace,
+        *,
+        resolution: int | None = None,
+        num_classes: int | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.device = load_device(device)
         self.space = space
         self.resolution = resolution or space.default_resolution

@@ -74,12 +74,22 @@ class ProfileSummary:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "path": str(self.path), "device": self.device, "runtime": self.runtime, "entries": self.entries,
-            "expected_entries": self.expected_entries, "measured": self.measured,
-            "already_present": self.already_present, "complete": self.complete, "wall_s": self.wall_s,
-            "export_s": self.export_s, "exported": self.exported, "timed_s": self.timed_s, "setup_s": self.setup_s,
+            "path": str(self.path),
+            "device": self.device,
+            "runtime": self.runtime,
+            "entries": self.entries,
+            "expected_entries": self.expected_entries,
+            "measured": self.measured,
+            "already_present": self.already_present,
+            "complete": self.complete,
+            "wall_s": self.wall_s,
+            "export_s": self.export_s,
+            "exported": self.exported,
+            "timed_s": self.timed_s,
+            "setup_s": self.setup_s,
             "rounds": self.rounds,
-            "timed_share": self.timed_share, "overhead_share": self.overhead_share,
+            "timed_share": self.timed_share,
+            "overhead_share": self.overhead_share,
         }
 
 
@@ -136,12 +146,12 @@ def profile_device(
             for round_index in range(rounds):  # interleaved: a slow spell of the machine hits one round of a block
                 todo = [s for s in specs if table.rounds_done(s.key) <= round_index]
                 for start in range(0, len(todo), UPLOAD_BATCH):
-                    batch = todo[start:start + UPLOAD_BATCH]
+                    batch = todo[start : start + UPLOAD_BATCH]
                     t0 = time.perf_counter()
                     artifacts = [cache.block(spec) for spec in batch]
                     export_s += time.perf_counter() - t0
                     remote = target.upload(artifacts)
-                    for spec, where in zip(batch, remote):
+                    for spec, where in zip(batch, remote, strict=True):
                         m = target.measure(where, spec.input_shape)
                         table.add(spec, m.stats)
                         measured += 1
@@ -155,39 +165,92 @@ def profile_device(
                             last_save = time.perf_counter()
         finally:
             wall_s = time.perf_counter() - started
-            _record_run(table, wall_s=wall_s, export_s=export_s, exported=cache.exported, timed_s=timed_s,
-                        setup_s=setup_s, measured=measured)
+            _record_run(
+                table,
+                wall_s=wall_s,
+                export_s=export_s,
+                exported=cache.exported,
+                timed_s=timed_s,
+                setup_s=setup_s,
+                measured=measured,
+            )
             table.with_progress(all_keys, rounds)
             table.save(path)
     return ProfileSummary(
-        path=path, device=dev.name, runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
-        entries=len(table.entries), expected_entries=len(all_keys), measured=measured, already_present=present,
-        complete=table.complete, wall_s=wall_s, export_s=export_s, exported=cache.exported,
+        path=path,
+        device=dev.name,
+        runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
+        entries=len(table.entries),
+        expected_entries=len(all_keys),
+        measured=measured,
+        already_present=present,
+        complete=table.complete,
+        wall_s=wall_s,
+        export_s=export_s,
+        exported=cache.exported,
         rounds=rounds,
-        timed_s=timed_s, setup_s=setup_s,
+        timed_s=timed_s,
+        setup_s=setup_s,
     )
 
 
-def _open_table(path: Path, device: Device, description: dict, space: SearchSpace, resolution: int,
-                num_classes: int, expected: int, *, resume: bool) -> LatencyTable:
-    fresh = LatencyTable.new(device=device, description=description, space=space, resolution=resolution,
-                             num_classes=num_classes, expected_entries=expected, path=path)
+def _open_table(
+    path: Path,
+    device: Device,
+    description: dict,
+    space: SearchSpace,
+    resolution: int,
+    num_classes: int,
+    expected: int,
+    *,
+    resume: bool,
+) -> LatencyTable:
+    fresh = LatencyTable.new(
+        device=device,
+        description=description,
+        space=space,
+        resolution=resolution,
+        num_classes=num_classes,
+        expected_entries=expected,
+        path=path,
+    )
     if not (resume and path.exists()):
         return fresh
     table = LatencyTable.load(path)
-    now = identity_of(device.name, description["runtime"], description["host"], device.threads, device.precision,
-                      space.name, resolution, num_classes, device.timing.clock, device.timing.estimator)
+    now = identity_of(
+        device.name,
+        description["runtime"],
+        description["host"],
+        device.threads,
+        device.precision,
+        space.name,
+        resolution,
+        num_classes,
+        device.timing.clock,
+        device.timing.estimator,
+    )
     before = table.identity()
     diffs = [f"{k} {before[k]!r} -> {now[k]!r}" for k in now if before.get(k) != now[k]]
     if diffs:
-        raise UsageError(f"cannot resume {path}: it was measured differently ({'; '.join(diffs)}); "
-                         f"pass --overwrite to start a new table")
+        raise UsageError(
+            f"cannot resume {path}: it was measured differently ({'; '.join(diffs)}); "
+            f"pass --overwrite to start a new table"
+        )
     return table
 
 
-def _record_run(table: LatencyTable, *, wall_s: float, export_s: float, exported: int, timed_s: float,
-                setup_s: float, measured: int) -> None:
+def _record_run(
+    table: LatencyTable, *, wall_s: float, export_s: float, exported: int, timed_s: float, setup_s: float, measured: int
+) -> None:
     """Append this run to ``profile.runs`` and keep totals over all runs of the table."""
-    table.record_run(ProfileRun(finished=now_iso(), measured=measured, wall_s=round(wall_s, 3),
-                                export_s=round(export_s, 3), exported=exported, timed_s=round(timed_s, 3),
-                                setup_s=round(setup_s, 3)))
+    table.record_run(
+        ProfileRun(
+            finished=now_iso(),
+            measured=measured,
+            wall_s=round(wall_s, 3),
+            export_s=round(export_s, 3),
+            exported=exported,
+            timed_s=round(timed_s, 3),
+            setup_s=round(setup_s, 3),
+        )
+    )

@@ -74,22 +74,28 @@ class BlockLatencyTable(LatencySource):
     def _check(self, space: SearchSpace, resolution: int | None) -> int:
         r = resolution or space.default_resolution
         if space.name != self.table.space_name:
-            raise LatencyUnknown(f"latency table {self._where()} covers space {self.table.space_name!r}, "
-                                 f"not {space.name!r}")
+            raise LatencyUnknown(
+                f"latency table {self._where()} covers space {self.table.space_name!r}, not {space.name!r}"
+            )
         if r != self.table.resolution:
-            raise LatencyUnknown(f"latency table {self._where()} was measured at resolution {self.table.resolution}, "
-                                 f"not {r}")
+            raise LatencyUnknown(
+                f"latency table {self._where()} was measured at resolution {self.table.resolution}, not {r}"
+            )
         return r
 
-    def block_latencies(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> list[tuple[str, TimingStats]]:
+    def block_latencies(
+        self, space: SearchSpace, arch: Any, *, resolution: int | None = None
+    ) -> list[tuple[str, TimingStats]]:
         """Every block of ``arch`` (stem first, head last) with its table entry."""
         r = self._check(space, resolution)
         out = []
         for spec in space.blocks(_arch(space, arch), r, self.table.num_classes):
             stats = self.table.stats(spec.key)
             if stats is None:
-                raise LatencyUnknown(f"block {spec.key} is not in latency table {self._where()} "
-                                     f"(run `hwnas profile --device {self.table.device_name} --resume`)")
+                raise LatencyUnknown(
+                    f"block {spec.key} is not in latency table {self._where()} "
+                    f"(run `hwnas profile --device {self.table.device_name} --resume`)"
+                )
             out.append((spec.key, stats))
         return out
 
@@ -125,8 +131,9 @@ class BlockLatencyTable(LatencySource):
 class ArchLatencyTable(LatencySource):
     """Whole-architecture latencies keyed by canonical encoding (``space.encode(space.decode(text))``)."""
 
-    def __init__(self, latency_ms: Mapping[str, float], *, space: SearchSpace, source: str = "",
-                 column: str = "latency_ms") -> None:
+    def __init__(
+        self, latency_ms: Mapping[str, float], *, space: SearchSpace, source: str = "", column: str = "latency_ms"
+    ) -> None:
         self.space_name = space.name
         self.source = source
         self.column = column
@@ -135,11 +142,15 @@ class ArchLatencyTable(LatencySource):
             key = _canonical(space, text, source)
             ms = float(value)
             if not math.isfinite(ms) or ms <= 0:
-                raise UsageError(f"{source or 'latency table'}: latency of {text!r} must be a positive number, got {value!r}")
+                raise UsageError(
+                    f"{source or 'latency table'}: latency of {text!r} must be a positive number, got {value!r}"
+                )
             self.latency_ms[key] = ms
 
     @classmethod
-    def from_csv(cls, path: str | os.PathLike[str], space: SearchSpace, *, latency_column: str | None = None) -> ArchLatencyTable:
+    def from_csv(
+        cls, path: str | os.PathLike[str], space: SearchSpace, *, latency_column: str | None = None
+    ) -> ArchLatencyTable:
         """Rows ``arch,latency_ms`` (``arch_str`` also names the arch column); empty cells are skipped."""
         path = Path(path)
         with path.open(newline="", encoding="utf-8") as fh:
@@ -150,8 +161,9 @@ class ArchLatencyTable(LatencySource):
                 raise UsageError(f"{path}: needs an 'arch' (or 'arch_str') column, found {', '.join(header) or 'none'}")
             column = latency_column or "latency_ms"
             if column not in header:
-                raise UsageError(f"{path}: no column {column!r} (columns: {', '.join(header)}); "
-                                 "pick one with --latency-column")
+                raise UsageError(
+                    f"{path}: no column {column!r} (columns: {', '.join(header)}); pick one with --latency-column"
+                )
             values: dict[str, float] = {}
             for row in reader:
                 cell = (row.get(column) or "").strip()
@@ -174,8 +186,9 @@ class ArchLatencyTable(LatencySource):
 
     def predict_ms(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> float:
         if space.name != self.space_name:
-            raise LatencyUnknown(f"{self.source}: whole-architecture table is for space {self.space_name!r}, "
-                                 f"not {space.name!r}")
+            raise LatencyUnknown(
+                f"{self.source}: whole-architecture table is for space {self.space_name!r}, not {space.name!r}"
+            )
         key = space.encode(_arch(space, arch))
         try:
             return self.latency_ms[key]
@@ -183,8 +196,13 @@ class ArchLatencyTable(LatencySource):
             raise LatencyUnknown(f"architecture {key} is not in {self.source or 'the latency table'}") from None
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "arch-table", "path": self.source, "space": self.space_name, "column": self.column,
-                "entries": len(self.latency_ms)}
+        return {
+            "kind": "arch-table",
+            "path": self.source,
+            "space": self.space_name,
+            "column": self.column,
+            "entries": len(self.latency_ms),
+        }
 
 
 def _canonical(space: SearchSpace, text: str, source: str) -> str:
@@ -194,9 +212,15 @@ def _canonical(space: SearchSpace, text: str, source: str) -> str:
         raise InvalidArchitecture(f"{source or 'latency table'}: {exc}") from None
 
 
-def load_latency_source(*, space: str | SearchSpace, device: str | Device | None = None,
-                        table: str | os.PathLike[str] | None = None, latency_column: str | None = None,
-                        resolution: int | None = None, tables_dir: str | os.PathLike[str] | None = None) -> LatencySource:
+def load_latency_source(
+    *,
+    space: str | SearchSpace,
+    device: str | Device | None = None,
+    table: str | os.PathLike[str] | None = None,
+    latency_column: str | None = None,
+    resolution: int | None = None,
+    tables_dir: str | os.PathLike[str] | None = None,
+) -> LatencySource:
     """The latency source for a search or an export.
 
     ``table`` (a block-table JSON, a whole-arch CSV or JSON) wins; otherwise the device's
@@ -223,18 +247,27 @@ def load_latency_source(*, space: str | SearchSpace, device: str | Device | None
     dev = load_device(device)
     path = table_path(dev.name, sp, resolution, None, tables_dir)
     if not path.exists():
-        raise HwnasError(f"no latency table for device {dev.name!r} and space {sp.name!r} at {path}: "
-                         f"run `hwnas profile --device {dev.name}"
-                         f"{'' if sp.name == DEFAULT_SPACE else ' --space ' + sp.name}"
-                         f"{' --resolution ' + str(resolution) if resolution else ''}` first")
+        raise HwnasError(
+            f"no latency table for device {dev.name!r} and space {sp.name!r} at {path}: "
+            f"run `hwnas profile --device {dev.name}"
+            f"{'' if sp.name == DEFAULT_SPACE else ' --space ' + sp.name}"
+            f"{' --resolution ' + str(resolution) if resolution else ''}` first"
+        )
     source = BlockLatencyTable(LatencyTable.load(path))
     if source.table.space_name != sp.name:
         raise HwnasError(f"{path} covers space {source.table.space_name!r}, not {sp.name!r}")
     return source
 
 
-def measure_end_to_end(space: str | SearchSpace, arch: Any, device: str | Device, *, resolution: int | None = None,
-                       num_classes: int | None = None, work_dir: str | os.PathLike[str] | None = None) -> TimingStats:
+def measure_end_to_end(
+    space: str | SearchSpace,
+    arch: Any,
+    device: str | Device,
+    *,
+    resolution: int | None = None,
+    num_classes: int | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+) -> TimingStats:
     """Export the whole network and time it on the device (the ground truth tables are checked against).
 
     With ``timing.rounds`` > 1 the network is timed that many times and the fastest round

@@ -56,8 +56,9 @@ def default_tables_dir() -> Path:
     return Path.cwd() / "latency_tables"
 
 
-def table_filename(device_name: str, space: SearchSpace, resolution: int | None = None,
-                   num_classes: int | None = None) -> str:
+def table_filename(
+    device_name: str, space: SearchSpace, resolution: int | None = None, num_classes: int | None = None
+) -> str:
     """``<device>.json`` for the default space at its defaults, else ``<device>--<space>-r<R>-c<K>.json``."""
     r = resolution or space.default_resolution
     k = num_classes or space.default_num_classes
@@ -66,8 +67,13 @@ def table_filename(device_name: str, space: SearchSpace, resolution: int | None 
     return f"{device_name}--{space.name}-r{r}-c{k}.json"
 
 
-def table_path(device_name: str, space: SearchSpace, resolution: int | None = None, num_classes: int | None = None,
-               tables_dir: str | os.PathLike[str] | None = None) -> Path:
+def table_path(
+    device_name: str,
+    space: SearchSpace,
+    resolution: int | None = None,
+    num_classes: int | None = None,
+    tables_dir: str | os.PathLike[str] | None = None,
+) -> Path:
     folder = Path(tables_dir) if tables_dir is not None else default_tables_dir()
     return folder / table_filename(device_name, space, resolution, num_classes)
 
@@ -83,24 +89,45 @@ class LatencyTable:
     ``hwnas validate-table`` calibrates it (:meth:`calibrate`); each replaces a frozen record,
     none edits a dict. Saved atomically as the JSON layout above."""
 
-    def __init__(self, header: TableHeader, entries: Mapping[str, TableEntry] | None = None,
-                 path: Path | None = None) -> None:
+    def __init__(
+        self, header: TableHeader, entries: Mapping[str, TableEntry] | None = None, path: Path | None = None
+    ) -> None:
         self.header = header
         self._entries: dict[str, TableEntry] = dict(entries or {})
         self.path = path
 
     # ---- creation and loading --------------------------------------------------------------
     @classmethod
-    def new(cls, *, device: Device, description: dict[str, Any], space: SearchSpace, resolution: int,
-            num_classes: int, expected_entries: int, path: Path | None = None) -> LatencyTable:
+    def new(
+        cls,
+        *,
+        device: Device,
+        description: dict[str, Any],
+        space: SearchSpace,
+        resolution: int,
+        num_classes: int,
+        expected_entries: int,
+        path: Path | None = None,
+    ) -> LatencyTable:
         device_dict = device.to_dict()
         device_dict["source"] = Path(device.source).name if device.source else ""
         stamp = now_iso()
-        header = TableHeader(device=device_dict, runtime=description["runtime"], host=description["host"],
-                             threads=device.threads, precision=device.precision, batch_size=device.batch_size,
-                             hwnas_version=__version__, created=stamp, updated=stamp, space=space.name,
-                             resolution=resolution, num_classes=num_classes, timing=device.timing.to_dict(),
-                             expected_entries=expected_entries)
+        header = TableHeader(
+            device=device_dict,
+            runtime=description["runtime"],
+            host=description["host"],
+            threads=device.threads,
+            precision=device.precision,
+            batch_size=device.batch_size,
+            hwnas_version=__version__,
+            created=stamp,
+            updated=stamp,
+            space=space.name,
+            resolution=resolution,
+            num_classes=num_classes,
+            timing=device.timing.to_dict(),
+            expected_entries=expected_entries,
+        )
         return cls(header, {}, path)
 
     @classmethod
@@ -121,10 +148,12 @@ class LatencyTable:
         except ValueError as exc:
             raise HwnasError(f"latency table {path} is not valid JSON ({exc})") from None
         if not isinstance(data, dict) or data.get("kind") != TABLE_KIND:
-            raise UsageError(f"{path} is not an hwnas block latency table (no \"kind\": \"{TABLE_KIND}\")")
+            raise UsageError(f'{path} is not an hwnas block latency table (no "kind": "{TABLE_KIND}")')
         if data.get("schema_version") != SCHEMA_VERSION:
-            raise HwnasError(f"{path} has schema version {data.get('schema_version')}; this hwnas reads "
-                             f"{SCHEMA_VERSION} (re-run hwnas profile)")
+            raise HwnasError(
+                f"{path} has schema version {data.get('schema_version')}; this hwnas reads "
+                f"{SCHEMA_VERSION} (re-run hwnas profile)"
+            )
         return cls.from_json(data, path)
 
     # ---- contents ----------------------------------------------------------------------------
@@ -175,8 +204,11 @@ class LatencyTable:
         block on an otherwise idle device. Every round's median and p10 stay in the entry.
         """
         old = self._entries.get(spec.key)
-        self._entries[spec.key] = (TableEntry.first(spec.kind, spec.input_shape, stats) if old is None
-                                   else old.with_round(stats, self.estimator))
+        self._entries[spec.key] = (
+            TableEntry.first(spec.kind, spec.input_shape, stats)
+            if old is None
+            else old.with_round(stats, self.estimator)
+        )
 
     def rounds_done(self, key: str) -> int:
         entry = self._entries.get(key)
@@ -201,8 +233,18 @@ class LatencyTable:
     def identity(self) -> dict[str, Any]:
         """What must match for two runs to fill one table (REFERENCE §7: device *and* runtime build)."""
         h = self.header
-        return identity_of(self.device_name, dict(h.runtime), dict(h.host), h.threads, h.precision, h.space,
-                           h.resolution, h.num_classes, h.timing.get("clock", "wall"), self.estimator)
+        return identity_of(
+            self.device_name,
+            dict(h.runtime),
+            dict(h.host),
+            h.threads,
+            h.precision,
+            h.space,
+            h.resolution,
+            h.num_classes,
+            h.timing.get("clock", "wall"),
+            self.estimator,
+        )
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         target = Path(path) if path is not None else self.path
@@ -214,9 +256,18 @@ class LatencyTable:
         return target
 
 
-def identity_of(device_name: str, runtime: dict[str, Any], host: dict[str, Any], threads: int | None,
-                precision: str, space: str, resolution: int, num_classes: int, clock: str,
-                estimator: str) -> dict[str, Any]:
+def identity_of(
+    device_name: str,
+    runtime: dict[str, Any],
+    host: dict[str, Any],
+    threads: int | None,
+    precision: str,
+    space: str,
+    resolution: int,
+    num_classes: int,
+    clock: str,
+    estimator: str,
+) -> dict[str, Any]:
     return {
         "device": device_name,
         "runtime": runtime.get("name"),

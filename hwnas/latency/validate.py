@@ -100,9 +100,17 @@ class ValidationReport:
     wall_s: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": str(self.table_path), "plot": str(self.plot_path), "device": self.device, "n": self.n,
-                "seed": self.seed, "calibration": self.calibration.to_dict(), "uncalibrated": self.uncalibrated,
-                "calibrated": self.calibrated, "wall_s": self.wall_s}
+        return {
+            "table": str(self.table_path),
+            "plot": str(self.plot_path),
+            "device": self.device,
+            "n": self.n,
+            "seed": self.seed,
+            "calibration": self.calibration.to_dict(),
+            "uncalibrated": self.uncalibrated,
+            "calibrated": self.calibrated,
+            "wall_s": self.wall_s,
+        }
 
 
 def validate_table(
@@ -127,7 +135,9 @@ def validate_table(
     sp = get_space(space or DEFAULT_SPACE)
     path = Path(table) if table is not None else table_path(dev.name, sp, resolution, None, tables_dir)
     if not path.exists():
-        raise HwnasError(f"no latency table for device {dev.name!r} at {path}: run `hwnas profile --device {dev.name}` first")
+        raise HwnasError(
+            f"no latency table for device {dev.name!r} at {path}: run `hwnas profile --device {dev.name}` first"
+        )
     doc = LatencyTable.load(path)
     sp = get_space(doc.space_name)
     source = BlockLatencyTable(doc)
@@ -141,14 +151,15 @@ def validate_table(
     measured: dict[str, list[dict[str, Any]]] = _load_checkpoint(checkpoint, doc) if resume else {}
     if on_start is not None:
         on_start(len(archs) * rounds, sum(min(len(measured.get(a, [])), rounds) for a in archs))
-    with EndToEndMeasurer(dev, sp, resolution=doc.resolution, num_classes=doc.num_classes,
-                          work_dir=work_dir) as meter:
+    with EndToEndMeasurer(dev, sp, resolution=doc.resolution, num_classes=doc.num_classes, work_dir=work_dir) as meter:
         runtime = meter.describe()["runtime"]
         was = doc.header.runtime
         if runtime.get("version") != was.get("version") or runtime.get("name") != was.get("name"):
-            raise UsageError(f"{path} was measured with {was.get('name')} "
-                             f"{was.get('version')}, the device now runs {runtime.get('name')} "
-                             f"{runtime.get('version')}: re-profile before validating")
+            raise UsageError(
+                f"{path} was measured with {was.get('name')} "
+                f"{was.get('version')}, the device now runs {runtime.get('name')} "
+                f"{runtime.get('version')}: re-profile before validating"
+            )
         try:
             for round_index in range(rounds):
                 for arch in archs:
@@ -171,33 +182,53 @@ def validate_table(
     plot_path = Path(plot) if plot is not None else path.with_suffix(".validation.png")
     date = now_iso()
     validation = Validation(
-        date=date, n=len(archs), seed=seed,
+        date=date,
+        n=len(archs),
+        seed=seed,
         method=f"end-to-end {est} of sampled networks (fastest of timing.rounds interleaved rounds, as for "
-               "blocks); calibrated figures by leave-one-out",
-        estimator=est, rounds=rounds, uncalibrated=report_raw, calibrated=report_cal, plot=plot_path.name,
+        "blocks); calibrated figures by leave-one-out",
+        estimator=est,
+        rounds=rounds,
+        uncalibrated=report_raw,
+        calibrated=report_cal,
+        plot=plot_path.name,
         samples=tuple(
-            ValidationSample(arch=a, predicted_raw_ms=round(r, 5), predicted_loo_ms=round(p, 5),
-                             measured_ms=round(m, 5), measured_p10_ms=round(best[a].p10_ms, 5),
-                             measured_p90_ms=round(best[a].p90_ms, 5),
-                             round_medians_ms=tuple(round(float(st["median_ms"]), 5) for st in measured[a]),
-                             round_p10_ms=tuple(round(float(st["p10_ms"]), 5) for st in measured[a]))
-            for a, r, p, m in zip(archs, raw, loo, meas)
+            ValidationSample(
+                arch=a,
+                predicted_raw_ms=round(r, 5),
+                predicted_loo_ms=round(p, 5),
+                measured_ms=round(m, 5),
+                measured_p10_ms=round(best[a].p10_ms, 5),
+                measured_p90_ms=round(best[a].p90_ms, 5),
+                round_medians_ms=tuple(round(float(st["median_ms"]), 5) for st in measured[a]),
+                round_p10_ms=tuple(round(float(st["p10_ms"]), 5) for st in measured[a]),
+            )
+            for a, r, p, m in zip(archs, raw, loo, meas, strict=True)
         ),
     )
     doc.calibrate(replace(calibration, fitted_on=len(archs), seed=seed, date=date), validation)
     doc.save(path)
-    plot_validation(raw, loo, meas, plot_path, title=f"{dev.name}: {doc.space_name} at {doc.resolution}, "
-                    f"{len(archs)} networks (seed {seed}), estimator {est}", figures_cal=report_cal,
-                    figures_raw=report_raw)
-    return ValidationReport(path, plot_path, dev.name, len(archs), seed, calibration, report_raw, report_cal,
-                            time.perf_counter() - started)
+    plot_validation(
+        raw,
+        loo,
+        meas,
+        plot_path,
+        title=f"{dev.name}: {doc.space_name} at {doc.resolution}, {len(archs)} networks (seed {seed}), estimator {est}",
+        figures_cal=report_cal,
+        figures_raw=report_raw,
+    )
+    return ValidationReport(
+        path, plot_path, dev.name, len(archs), seed, calibration, report_raw, report_cal, time.perf_counter() - started
+    )
 
 
 def _checkpoint_path(work_dir: str | os.PathLike[str] | None, doc: LatencyTable, seed: int) -> Path:
     root = Path(work_dir) if work_dir is not None else default_work_dir()
     ident = doc.identity()
-    name = safe_name(f"{ident['device']}-{ident['runtime']}-{ident['runtime_version']}-{doc.space_name}-"
-                     f"{doc.resolution}-{doc.num_classes}-seed{seed}")
+    name = safe_name(
+        f"{ident['device']}-{ident['runtime']}-{ident['runtime_version']}-{doc.space_name}-"
+        f"{doc.resolution}-{doc.num_classes}-seed{seed}"
+    )
     return root / "validation" / f"{name}.json"
 
 
@@ -214,9 +245,16 @@ def _save_checkpoint(path: Path, doc: LatencyTable, measured: dict[str, list[dic
     atomic_write_json(path, {"identity": doc.identity(), "measured": measured})
 
 
-def plot_validation(raw: Sequence[float], calibrated: Sequence[float], measured: Sequence[float], path: Path, *,
-                    title: str, figures_cal: dict[str, Any] | None = None,
-                    figures_raw: dict[str, Any] | None = None) -> Path:
+def plot_validation(
+    raw: Sequence[float],
+    calibrated: Sequence[float],
+    measured: Sequence[float],
+    path: Path,
+    *,
+    title: str,
+    figures_cal: dict[str, Any] | None = None,
+    figures_raw: dict[str, Any] | None = None,
+) -> Path:
     """Predicted vs measured (ms), with y = x and the +-10% band (PNG, written atomically)."""
     import matplotlib
 
@@ -224,7 +262,10 @@ def plot_validation(raw: Sequence[float], calibrated: Sequence[float], measured:
     import matplotlib.pyplot as plt
 
     meas = np.asarray(measured, dtype=float)
-    lo, hi = float(min(meas.min(), min(raw), min(calibrated))) * 0.9, float(max(meas.max(), max(raw), max(calibrated))) * 1.1
+    lo, hi = (
+        float(min(meas.min(), min(raw), min(calibrated))) * 0.9,
+        float(max(meas.max(), max(raw), max(calibrated))) * 1.1,
+    )
     line = np.linspace(lo, hi, 50)
     fig, ax = plt.subplots(figsize=(6, 6), dpi=110)
     ax.fill_between(line, line * 0.9, line * 1.1, color="0.9", label="±10%")
@@ -249,5 +290,6 @@ def _label(name: str, fig: dict[str, Any] | None) -> str:
     if not fig:
         return name
     rho = fig["spearman"]
-    return (f"{name}: {fig['within_10pct']:.0%} within ±10%, MAPE {fig['mape_pct']:.1f}%"
-            + ("" if rho is None else f", ρ {rho:.3f}"))
+    return f"{name}: {fig['within_10pct']:.0%} within ±10%, MAPE {fig['mape_pct']:.1f}%" + (
+        "" if rho is None else f", ρ {rho:.3f}"
+    )

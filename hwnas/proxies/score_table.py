@@ -151,8 +151,14 @@ def score_table(
     try:
         for arch, missing in todo:
             scores, seconds = score_architecture_timed(
-                space, space.decode(arch), missing, seed=settings.seed, batch_size=settings.batch_size,
-                resolution=settings.resolution, num_classes=settings.num_classes, data=data,
+                space,
+                space.decode(arch),
+                missing,
+                seed=settings.seed,
+                batch_size=settings.batch_size,
+                resolution=settings.resolution,
+                num_classes=settings.num_classes,
+                data=data,
             )
             # Built aside and stored in one assignment: an interrupt can never leave a half-filled row.
             row = dict(rows.get(arch, {ARCH_COLUMN: arch}))
@@ -189,7 +195,9 @@ def check_out_path(out: Path) -> None:
     except (OSError, UnicodeDecodeError, csv.Error):
         header = []
     if not header or header[0] != ARCH_COLUMN:
-        raise UsageError(f"--out {out} exists and is not an hwnas score table: it is left as it is; choose another --out")
+        raise UsageError(
+            f"--out {out} exists and is not an hwnas score table: it is left as it is; choose another --out"
+        )
 
 
 def _check_settings(out: Path, settings: ScoreSettings) -> None:
@@ -203,4 +211,6 @@ def _check_settings(out: Path, settings: ScoreSettings) -> None:
     mine = asdict(settings)
     diff = [f"{k} {stored.get(k)!r} -> {v!r}" for k, v in mine.items() if stored.get(k) != v]
     if diff:
-        raise UsageError(f"{out} was scored with other settings ({'; '.join(diff)}): use the same options or another --out")
+        raise UsageError(
+            f"{out} was scored with other settings ({'; '.join(diff)}): use the same options or another --out"
+        )

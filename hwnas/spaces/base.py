@@ -19,6 +19,9 @@ Guarantees every implementation gives (the conformance tests in
 - ``preprocessing`` names the input statistics the space's networks expect (as timm's
   pretrained config carries mean/std), so an export never guesses them from the name.
 - ``examples`` are valid canonical encodings (docs, tests and bug reports copy them).
+- ``sed_rules``, where a space has them (an optional capability, like size genes), hold one
+  entry per block kind its ``all_blocks`` lists: how that block changes the Gaussian field SED
+  follows (:mod:`hwnas.layers.entropy`), or None for a block SED does not count.
 - ``decode(encode(a)) == a`` and ``encode(decode(s)) == s`` for canonical ``s``.
 - ``decode`` raises :class:`~hwnas.errors.InvalidArchitecture` naming the bad part.
 - The blocks of ``blocks(arch)`` run in sequence reproduce ``build(arch)``'s layers,
@@ -29,14 +32,15 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from torch import nn
 
 from hwnas.errors import UsageError
+from hwnas.layers.entropy import Field
 
 A = TypeVar("A")
 
@@ -57,6 +61,13 @@ class BlockSpec:
 
     def config_dict(self) -> dict[str, Any]:
         return dict(self.config)
+
+
+#: SED's rule for one block kind: the field the block hands to the next, from the field it receives.
+SedRule = Callable[[Field, BlockSpec], Field]
+#: A space's SED rules by block kind; None for a kind SED does not count (a classifier head, the
+#: same for every topology).
+SedRules = Mapping[str, SedRule | None]
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,9 @@ class SearchSpace(ABC, Generic[A]):
     #: The one place this default lives (the CLI and ``run_search`` both read it).
     proxy_resolution: int | None = None
     in_channels: int = 3
+    #: SED's rules by block kind (read by :mod:`hwnas.proxies.sed`); None: the space has none, and
+    #: scoring it with ``sed`` is a usage error that names it.
+    sed_rules: ClassVar[SedRules | None] = None
 
     # ---- genes -------------------------------------------------------------------------
     @abstractmethod

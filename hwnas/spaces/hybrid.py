@@ -39,23 +39,18 @@ from dataclasses import dataclass, replace
 from torch import nn
 
 from hwnas.errors import InvalidArchitecture, UsageError
-from hwnas.layers.blocks import (
-    ClassifierHead,
-    ConvNeXtBlock,
-    Downsample,
-    InvertedBottleneck,
-    Stem,
-    TransformerEncoder,
-)
+from hwnas.layers import entropy
+from hwnas.layers.blocks import ClassifierHead, ConvNeXtBlock, Downsample, InvertedBottleneck, Stem, TransformerEncoder
+from hwnas.layers.entropy import Field
 from hwnas.spaces import SPACES
-from hwnas.spaces.base import IMAGENET, BlockSpec, GeneGroup, SearchSpace
+from hwnas.spaces.base import IMAGENET, BlockSpec, GeneGroup, SearchSpace, SedRules
 
 KERNELS = (3, 5, 7)
 EXPANSIONS = (2, 3, 4)
 WIDTHS = ((24, 32, 48), (48, 64, 96), (96, 128, 176), (160, 224, 320))
 DEPTHS = ((1, 2, 3), (1, 2, 3), (2, 3, 4, 6, 8), (1, 2, 3))
-QKV_DIMS = (None, (32, 48), (64, 96), (96, 128))
-HEADS = (None, (2, 4), (2, 4), (2, 4))
+QKV_DIMS: tuple[tuple[int, ...] | None, ...] = (None, (32, 48), (64, 96), (96, 128))
+HEADS: tuple[tuple[int, ...] | None, ...] = (None, (2, 4), (2, 4), (2, 4))
 NUM_STAGES = 4
 STEM_STRIDE = 4
 FFN_TYPES = ("mlp", "ibn", "convnext")
@@ -106,15 +101,59 @@ def _parse_layer(token: str) -> tuple[str, int | None, str | None]:
     return "transformer", kernel, _FFN_CODE[code]
 
 
+def _stem_spec(r: int, c_in: int, c_out: int) -> BlockSpec:
+    o = r // STEM_STRIDE
+    return BlockSpec(f"stem-input:{r}x{r}x{c_in}-output:{o}x{o}x{c_out}", "stem", (1, c_in, r, r), (("c_out", c_out),))
+
+
+def _downsample_spec(r: int, c_in: int, c_out: int) -> BlockSpec:
+    key = f"downsample-input:{r}x{r}x{c_in}-output:{r // 2}x{r // 2}x{c_out}"
+    return BlockSpec(key, "downsample", (1, c_in, r, r), (("c_out", c_out),))
+
+
+def _head_spec(r: int, c: int, num_classes: int) -> BlockSpec:
+    key = f"head-input:{r}x{r}x{c}-classes:{num_classes}"
+    return BlockSpec(key, "head", (1, c, r, r), (("num_classes", num_classes),))
+
+
+# ---- SED (hwnas.proxies.sed): each block as its hwnas.layers.blocks module acts on the field ----
+def _sed_ibn(x: Field, spec: BlockSpec) -> Field:
+    cfg = spec.config_dict()
+    return entropy.inverted_bottleneck(x, spec.input_shape[1], cfg["kernel"], cfg["expansion"])
+
+
+def _sed_convnext(x: Field, spec: BlockSpec) -> Field:
+    cfg = spec.config_dict()
+    return entropy.convnext(x, spec.input_shape[1], cfg["kernel"], cfg["expansion"])
+
+
+def _sed_transformer(x: Field, spec: BlockSpec) -> Field:
+    cfg, (_, c, _, side) = spec.config_dict(), spec.input_shape
+    return entropy.transformer_encoder(x, c, side, cfg["qkv_dim"], cfg["ffn"], cfg["kernel"] or 3, cfg["expansion"])
+
+
+SED_RULES: SedRules = {
+    "stem": lambda x, spec: entropy.conv(x, 16 * spec.input_shape[1], stride=STEM_STRIDE),
+    "downsample": lambda x, spec: entropy.conv(x, 4 * spec.input_shape[1], stride=2),
+    "ibn": _sed_ibn,
+    "convnext": _sed_convnext,
+    "transformer": _sed_transformer,
+    "head": None,  # global pooling and a classifier, the same for every topology
+}
+
+
 @SPACES.register("hybrid")
 class HybridSpace(SearchSpace[HybridArch]):
     name = "hybrid"
-    description = "ESFormer-style CNN-Transformer space (IBN / ConvNeXt / Transformer layers), 224x224, ~0.6-6.5M params"
+    description = "ESFormer-style CNN-Transformer space (IBN/ConvNeXt/Transformer layers), 224x224, ~0.6-6.5M params"
     default_resolution = 224
     default_num_classes = 1000
     preprocessing = IMAGENET
-    examples = ("w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:ib3,ti3/w160-e2-q96-h2:cn3",
-                "w24-e3:ib3,ib3/w48-e3-q32-h2:ib3,ib5/w96-e3-q64-h2:ib5,ti5,tc5/w160-e3-q96-h2:cn7,tc7")
+    sed_rules = SED_RULES
+    examples = (
+        "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:ib3,ti3/w160-e2-q96-h2:cn3",
+        "w24-e3:ib3,ib3/w48-e3-q32-h2:ib3,ib5/w96-e3-q64-h2:ib5,ti5,tc5/w160-e3-q96-h2:cn7,tc7",
+    )
     # proxy_resolution stays None (score at 224, as deployed): no reduced resolution ranks like 224 at
     # >= 0.9 for both search proxies (LogSynflow among topology mutants: 0.73); scripts/proxy_fidelity.py
 
@@ -149,8 +188,9 @@ class HybridSpace(SearchSpace[HybridArch]):
             width = rng.choice(WIDTHS[s])
             depth = rng.choice(DEPTHS[s])
             expansion = rng.choice(EXPANSIONS)
-            qkv = rng.choice(QKV_DIMS[s]) if QKV_DIMS[s] else None
-            heads = rng.choice(HEADS[s]) if HEADS[s] else None
+            qkvs, head_counts = QKV_DIMS[s], HEADS[s]
+            qkv = rng.choice(qkvs) if qkvs else None
+            heads = rng.choice(head_counts) if head_counts else None
             layers = tuple(self._sample_token(s, rng) for _ in range(depth))
             stages.append(Stage(width, expansion, layers, qkv, heads))
         return HybridArch(tuple(stages))
@@ -166,16 +206,17 @@ class HybridSpace(SearchSpace[HybridArch]):
     def mutate_size(self, arch: HybridArch, rng: random.Random) -> HybridArch:
         s = rng.randrange(NUM_STAGES)
         stage = arch.stages[s]
-        genes = ["width", "depth", "expansion"] + (["qkv", "heads"] if QKV_DIMS[s] else [])
+        qkvs, head_counts = QKV_DIMS[s] or (), HEADS[s] or ()
+        genes = ["width", "depth", "expansion"] + (["qkv", "heads"] if qkvs else [])
         gene = rng.choice(genes)
         if gene == "width":
             new = replace(stage, width=rng.choice([w for w in WIDTHS[s] if w != stage.width]))
         elif gene == "expansion":
             new = replace(stage, expansion=rng.choice([e for e in EXPANSIONS if e != stage.expansion]))
         elif gene == "qkv":
-            new = replace(stage, qkv_dim=rng.choice([q for q in QKV_DIMS[s] if q != stage.qkv_dim]))
+            new = replace(stage, qkv_dim=rng.choice([q for q in qkvs if q != stage.qkv_dim]))
         elif gene == "heads":
-            new = replace(stage, heads=rng.choice([h for h in HEADS[s] if h != stage.heads]))
+            new = replace(stage, heads=rng.choice([h for h in head_counts if h != stage.heads]))
         else:
             depth = rng.choice([d for d in DEPTHS[s] if d != stage.depth])
             layers = stage.layers[:depth] + (stage.layers[-1],) * max(0, depth - stage.depth)
@@ -184,7 +225,7 @@ class HybridSpace(SearchSpace[HybridArch]):
 
     def crossover(self, a: HybridArch, b: HybridArch, rng: random.Random) -> HybridArch:
         """Stage-wise uniform crossover: each stage comes whole from one parent."""
-        return HybridArch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.stages, b.stages)))
+        return HybridArch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.stages, b.stages, strict=True)))
 
     def topology_of(self, arch: HybridArch) -> tuple[tuple[str, ...], ...]:
         return tuple(st.layers for st in arch.stages)
@@ -219,7 +260,9 @@ class HybridSpace(SearchSpace[HybridArch]):
             raise InvalidArchitecture(f"{where}: expected 'w<width>-e<expansion>...:<layer>,<layer>...'")
         m = _STAGE_RE.match(head)
         if m is None:
-            raise InvalidArchitecture(f"{where}: stage header {head!r} must look like 'w48-e4-q32-h2' ('w24-e4' in stage 1)")
+            raise InvalidArchitecture(
+                f"{where}: stage header {head!r} must look like 'w48-e4-q32-h2' ('w24-e4' in stage 1)"
+            )
         width, expansion = int(m.group(1)), int(m.group(2))
         qkv = int(m.group(3)) if m.group(3) else None
         heads = int(m.group(4)) if m.group(4) else None
@@ -227,16 +270,17 @@ class HybridSpace(SearchSpace[HybridArch]):
             raise InvalidArchitecture(f"{where}: width {width} not in {WIDTHS[s]}")
         if expansion not in EXPANSIONS:
             raise InvalidArchitecture(f"{where}: expansion {expansion} not in {EXPANSIONS}")
-        if QKV_DIMS[s] is None:
+        qkvs, head_counts = QKV_DIMS[s], HEADS[s]
+        if qkvs is None or head_counts is None:
             if qkv is not None:
                 raise InvalidArchitecture(f"{where}: stage 1 has no attention, so no -q/-h")
         else:
             if qkv is None:
                 raise InvalidArchitecture(f"{where}: missing '-q<qkv>-h<heads>'")
-            if qkv not in QKV_DIMS[s]:
-                raise InvalidArchitecture(f"{where}: qkv dimension {qkv} not in {QKV_DIMS[s]}")
-            if heads not in HEADS[s]:
-                raise InvalidArchitecture(f"{where}: heads {heads} not in {HEADS[s]}")
+            if qkv not in qkvs:
+                raise InvalidArchitecture(f"{where}: qkv dimension {qkv} not in {qkvs}")
+            if heads not in head_counts:
+                raise InvalidArchitecture(f"{where}: heads {heads} not in {head_counts}")
         layers = tuple(body.split(","))
         if len(layers) not in DEPTHS[s]:
             raise InvalidArchitecture(f"{where}: depth {len(layers)} not in {DEPTHS[s]}")
@@ -261,32 +305,36 @@ class HybridSpace(SearchSpace[HybridArch]):
         if kind == "transformer":
             ffn_part = f"ffn:{ffn}" + (f"-kernel:{kernel}" if kernel else "")
             key = f"transformer-{shape}-qkv:{stage.qkv_dim}-heads:{stage.heads}-{ffn_part}-expand:{stage.expansion}"
-            config = (("qkv_dim", stage.qkv_dim), ("heads", stage.heads), ("ffn", ffn),
-                      ("kernel", kernel), ("expansion", stage.expansion))
+            config: tuple[tuple[str, object], ...] = (
+                ("qkv_dim", stage.qkv_dim),
+                ("heads", stage.heads),
+                ("ffn", ffn),
+                ("kernel", kernel),
+                ("expansion", stage.expansion),
+            )
         else:
             key = f"{kind}-{shape}-kernel:{kernel}-expand:{stage.expansion}"
             config = (("kernel", kernel), ("expansion", stage.expansion))
         return BlockSpec(key=key, kind=kind, input_shape=(1, c, r, r), config=config)
 
-    def blocks(self, arch: HybridArch, resolution: int | None = None, num_classes: int | None = None) -> list[BlockSpec]:
+    def blocks(
+        self, arch: HybridArch, resolution: int | None = None, num_classes: int | None = None
+    ) -> list[BlockSpec]:
         r = resolution or self.default_resolution
         self._check_resolution(r)
         k = num_classes or self.default_num_classes
         c_in = self.in_channels
         w0 = arch.stages[0].width
-        specs = [BlockSpec(f"stem-input:{r}x{r}x{c_in}-output:{r // STEM_STRIDE}x{r // STEM_STRIDE}x{w0}",
-                           "stem", (1, c_in, r, r), (("c_out", w0),))]
+        specs = [_stem_spec(r, c_in, w0)]
         r //= STEM_STRIDE
         prev = w0
         for s, stage in enumerate(arch.stages):
             if s > 0:
-                specs.append(BlockSpec(f"downsample-input:{r}x{r}x{prev}-output:{r // 2}x{r // 2}x{stage.width}",
-                                       "downsample", (1, prev, r, r), (("c_out", stage.width),)))
+                specs.append(_downsample_spec(r, prev, stage.width))
                 r //= 2
             specs.extend(self._layer_spec(stage, token, r) for token in stage.layers)
             prev = stage.width
-        specs.append(BlockSpec(f"head-input:{r}x{r}x{prev}-classes:{k}", "head", (1, prev, r, r),
-                               (("num_classes", k),)))
+        specs.append(_head_spec(r, prev, k))
         return specs
 
     def build_block(self, spec: BlockSpec) -> nn.Module:
@@ -301,7 +349,9 @@ class HybridSpace(SearchSpace[HybridArch]):
         elif spec.kind == "convnext":
             module = ConvNeXtBlock(c, cfg["kernel"], cfg["expansion"])
         elif spec.kind == "transformer":
-            module = TransformerEncoder(c, cfg["qkv_dim"], cfg["heads"], cfg["ffn"], cfg["kernel"] or 3, cfg["expansion"])
+            module = TransformerEncoder(
+                c, cfg["qkv_dim"], cfg["heads"], cfg["ffn"], cfg["kernel"] or 3, cfg["expansion"]
+            )
         elif spec.kind == "head":
             module = ClassifierHead(c, cfg["num_classes"])
         else:
@@ -332,22 +382,17 @@ class HybridSpace(SearchSpace[HybridArch]):
                             # one probe arch per (stage, width, expansion, qkv, heads) lists every token
                             yield from fresh(self._stage_blocks(s, width, expansion, qkv, heads, r, k))
 
-    def _stage_blocks(self, s: int, width: int, expansion: int, qkv: int | None, heads: int | None,
-                      resolution: int, num_classes: int) -> list[BlockSpec]:
+    def _stage_blocks(
+        self, s: int, width: int, expansion: int, qkv: int | None, heads: int | None, resolution: int, num_classes: int
+    ) -> list[BlockSpec]:
         r_stage = resolution // STEM_STRIDE // (2**s)
         stage = Stage(width, expansion, ("ib3",), qkv, heads)
         specs = [self._layer_spec(stage, token, r_stage) for token in _layer_tokens(s)]
         if s == 0:
-            c_in = self.in_channels
-            r = resolution
-            specs.insert(0, BlockSpec(f"stem-input:{r}x{r}x{c_in}-output:{r // STEM_STRIDE}x{r // STEM_STRIDE}x{width}",
-                                      "stem", (1, c_in, r, r), (("c_out", width),)))
+            specs.insert(0, _stem_spec(resolution, self.in_channels, width))
         else:
             r_prev = r_stage * 2
-            for prev in WIDTHS[s - 1]:
-                specs.append(BlockSpec(f"downsample-input:{r_prev}x{r_prev}x{prev}-output:{r_stage}x{r_stage}x{width}",
-                                       "downsample", (1, prev, r_prev, r_prev), (("c_out", width),)))
+            specs.extend(_downsample_spec(r_prev, prev, width) for prev in WIDTHS[s - 1])
         if s == NUM_STAGES - 1:
-            specs.append(BlockSpec(f"head-input:{r_stage}x{r_stage}x{width}-classes:{num_classes}", "head",
-                                   (1, width, r_stage, r_stage), (("num_classes", num_classes),)))
+            specs.append(_head_spec(r_stage, width, num_classes))
         return specs

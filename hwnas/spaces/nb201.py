@@ -19,16 +19,19 @@ HW-NAS-Bench's measurements) are the usual latency source here.
 from __future__ import annotations
 
 import itertools
+import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from hwnas.errors import InvalidArchitecture
+from hwnas.layers import entropy
+from hwnas.layers.entropy import RELU_SECOND_MOMENT, Field, Mix
 from hwnas.spaces import SPACES
-from hwnas.spaces.base import CIFAR10, BlockSpec, GeneGroup, SearchSpace
+from hwnas.spaces.base import CIFAR10, BlockSpec, GeneGroup, SearchSpace, SedRules
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from), in arch-string order
@@ -132,6 +135,55 @@ class Head(nn.Module):
         return self.classifier(self.lastact(x).mean(dim=(2, 3)))
 
 
+# ---- SED (hwnas.proxies.sed): cells as DAGs of sources ---------------------------------
+def _sed_stem(x: Field, spec: BlockSpec) -> Field:
+    return entropy.conv(x, 9 * spec.input_shape[1])
+
+
+def _sed_cell(inp: Field, spec: BlockSpec) -> Field:
+    """The field of the cell's output node; every node is a linear mix of independent sources
+    (the cell input and each conv's output), each smoothed p times by 3x3 average pooling."""
+    ops, channels = tuple(spec.config_dict()["ops"]), spec.input_shape[1]
+    sources: list[tuple[float, float]] = [(1.0, inp.r)]  # (variance relative to the input, r)
+    nodes: list[Mix] = [{(0, 0): 1.0}]
+    fields: list[Field] = [Field(0.0, inp.r)]
+    for target in (1, 2, 3):
+        node: Mix = {}
+        for (to, frm), op in zip(EDGES, ops, strict=True):
+            if to != target or op == "none":
+                continue
+            parent = nodes[frm]
+            terms: Iterable[tuple[tuple[int, int], float]]
+            if op == "skip_connect":
+                terms = parent.items()
+            elif op == "avg_pool_3x3":
+                terms = (((s, p + 1), c) for (s, p), c in parent.items())
+            else:  # nor_conv_kxk: ReLU -> conv -> BN (identity at initialisation)
+                k = 3 if op == "nor_conv_3x3" else 1
+                pf = fields[frm]
+                if pf.log_var <= entropy.DEAD_LOG_VAR:
+                    continue
+                variance = math.exp(pf.log_var) * k * k * channels * RELU_SECOND_MOMENT
+                sources.append((variance, entropy.relu_correlation(pf.r)))
+                terms = (((len(sources) - 1, 0), 1.0),)
+            for key, c in terms:
+                node[key] = node.get(key, 0.0) + c
+        nodes.append(node)
+        fields.append(entropy.mixed_field(node, sources))
+    return entropy.shift(fields[3], inp.log_var)
+
+
+def _sed_reduction(x: Field, spec: BlockSpec) -> Field:
+    c_in, c_out = spec.input_shape[1], spec.config_dict()["c_out"]
+    branch = entropy.conv(entropy.conv(x, 9 * c_in, relu_before=True, stride=2), 9 * c_out, relu_before=True)
+    shortcut = entropy.conv(entropy.avg_pool(x, 2, 2), c_in)
+    return entropy.add_independent(branch, shortcut)
+
+
+#: The head (BN, ReLU, pooling, classifier) is the same for every topology: SED does not count it.
+SED_RULES: SedRules = {"stem": _sed_stem, "cell": _sed_cell, "reduction": _sed_reduction, "head": None}
+
+
 # ---- the space --------------------------------------------------------------------------
 @SPACES.register("nb201")
 class NB201Space(SearchSpace[NB201Arch]):
@@ -140,6 +192,7 @@ class NB201Space(SearchSpace[NB201Arch]):
     default_resolution = 32
     default_num_classes = 10
     preprocessing = CIFAR10
+    sed_rules = SED_RULES
     examples = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|",)
 
     def gene_groups(self) -> tuple[GeneGroup, GeneGroup]:
@@ -155,7 +208,7 @@ class NB201Space(SearchSpace[NB201Arch]):
         return NB201Arch(arch.ops[:i] + (new_op,) + arch.ops[i + 1 :])
 
     def crossover(self, a: NB201Arch, b: NB201Arch, rng: random.Random) -> NB201Arch:
-        return NB201Arch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.ops, b.ops)))
+        return NB201Arch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.ops, b.ops, strict=True)))
 
     def topology_of(self, arch: NB201Arch) -> tuple[str, ...]:
         return arch.ops
@@ -164,7 +217,7 @@ class NB201Space(SearchSpace[NB201Arch]):
         return ()
 
     def skip_lengths(self, arch: NB201Arch) -> list[int]:
-        return [to - frm for (to, frm), op in zip(EDGES, arch.ops) if op == "skip_connect"]
+        return [to - frm for (to, frm), op in zip(EDGES, arch.ops, strict=True) if op == "skip_connect"]
 
     def encode(self, arch: NB201Arch) -> str:
         return _arch_string(arch.ops)
@@ -188,7 +241,9 @@ class NB201Space(SearchSpace[NB201Arch]):
                 if not sep or src != str(i):
                     raise InvalidArchitecture(f"node {node} entry {entry!r} must be 'op~{i}'")
                 if op not in OPS:
-                    raise InvalidArchitecture(f"node {node} entry {entry!r}: unknown operation {op!r} (known: {', '.join(OPS)})")
+                    raise InvalidArchitecture(
+                        f"node {node} entry {entry!r}: unknown operation {op!r} (known: {', '.join(OPS)})"
+                    )
                 ops.append(op)
         return NB201Arch(tuple(ops))
 
@@ -197,29 +252,45 @@ class NB201Space(SearchSpace[NB201Arch]):
         specs = []
         c0 = STAGE_CHANNELS[0]
         r = resolution
-        specs.append(BlockSpec(
-            key=f"nb201_stem-input:{r}x{r}x{self.in_channels}-output:{r}x{r}x{c0}",
-            kind="stem", input_shape=(1, self.in_channels, r, r), config=(("c_out", c0),),
-        ))
+        specs.append(
+            BlockSpec(
+                key=f"nb201_stem-input:{r}x{r}x{self.in_channels}-output:{r}x{r}x{c0}",
+                kind="stem",
+                input_shape=(1, self.in_channels, r, r),
+                config=(("c_out", c0),),
+            )
+        )
         arch_str = _arch_string(arch.ops)
         for stage, c in enumerate(STAGE_CHANNELS):
             if stage > 0:
                 c_prev = STAGE_CHANNELS[stage - 1]
-                specs.append(BlockSpec(
-                    key=f"nb201_reduction-input:{r}x{r}x{c_prev}-output:{r // 2}x{r // 2}x{c}",
-                    kind="reduction", input_shape=(1, c_prev, r, r), config=(("c_out", c),),
-                ))
+                specs.append(
+                    BlockSpec(
+                        key=f"nb201_reduction-input:{r}x{r}x{c_prev}-output:{r // 2}x{r // 2}x{c}",
+                        kind="reduction",
+                        input_shape=(1, c_prev, r, r),
+                        config=(("c_out", c),),
+                    )
+                )
                 r //= 2
             for _ in range(CELLS_PER_STAGE):
-                specs.append(BlockSpec(
-                    key=f"nb201_cell-input:{r}x{r}x{c}-arch:{arch_str}",
-                    kind="cell", input_shape=(1, c, r, r), config=(("ops", arch.ops),),
-                ))
+                specs.append(
+                    BlockSpec(
+                        key=f"nb201_cell-input:{r}x{r}x{c}-arch:{arch_str}",
+                        kind="cell",
+                        input_shape=(1, c, r, r),
+                        config=(("ops", arch.ops),),
+                    )
+                )
         c_last = STAGE_CHANNELS[-1]
-        specs.append(BlockSpec(
-            key=f"nb201_head-input:{r}x{r}x{c_last}-classes:{num_classes}",
-            kind="head", input_shape=(1, c_last, r, r), config=(("num_classes", num_classes),),
-        ))
+        specs.append(
+            BlockSpec(
+                key=f"nb201_head-input:{r}x{r}x{c_last}-classes:{num_classes}",
+                kind="head",
+                input_shape=(1, c_last, r, r),
+                config=(("num_classes", num_classes),),
+            )
+        )
         return specs
 
     def blocks(self, arch: NB201Arch, resolution: int | None = None, num_classes: int | None = None) -> list[BlockSpec]:

@@ -64,44 +64,58 @@ class Reference:
 
 _EDGENEXT_S3 = ",".join(["cn7"] * 7 + ["tc3"])
 
-REFERENCES: dict[str, Reference] = {r.name: r for r in (
-    Reference(
-        "edgenext-xxs",
-        "w24-e4:cn3,cn3/w48-e4-q48-h4:cn5,tc3/w96-e4-q96-h4:cn7,cn7,cn7,cn7,cn7,tc3/w160-e4-q128-h4:cn7,tc3",
-        71.2, 1.3,
-        "widths 88->96, 168->160; kernel 9->7; SDTA->tc3 (QKV 88->96, 168->128); nearest genes, no change for #Params",
-    ),
-    Reference(
-        "edgenext-xs",
-        f"w32-e4:cn3,cn3,cn3/w64-e4-q48-h4:cn5,cn5,tc3/w128-e4-q96-h4:{_EDGENEXT_S3}/w160-e4-q128-h4:cn7,cn7,tc3",
-        75.0, 2.3,
-        "depth 9->8; kernel 9->7; SDTA->tc3 (QKV 64->48, 100->96, 192->128); widths 100->128 (not 96) and 192->160 for #Params",
-    ),
-    Reference(
-        "edgenext-s",
-        f"w48-e4:cn3,cn3,cn3/w96-e4-q48-h4:cn5,cn5,tc3/w176-e4-q96-h4:{_EDGENEXT_S3}/w320-e4-q128-h4:cn7,cn7,tc3",
-        79.4, 5.6,
-        "widths 160->176, 304->320; depth 9->8; kernel 9->7; SDTA->tc3 (QKV 96->48, 160->96, 304->128); heads 8->4",
-    ),
-    Reference(
-        "mobilevit-xxs",
-        "w24-e2:ib3,ib3/w64-e2-q48-h4:tm,tm/w128-e2-q96-h4:tm,tm,tm,tm/w160-e2-q96-h4:tm,tm,tm",
-        69.0, 1.3,
-        "stages at d=64/80/96 -> 64/128/160 (80->128, not 96, for #Params); QKV 64->48, 80->96; no local/fusion convs",
-    ),
-    Reference(
-        "mobilevit-xs",
-        "w48-e4:ib3,ib3/w96-e2-q48-h4:tm,tm/w128-e2-q96-h4:tm,tm,tm,tm/w224-e3-q128-h4:tm,tm,tm",
-        74.8, 2.3,
-        "stages at d=96/120/144 -> 96/128/224; QKV 96->48, 120->96, 144->128; last stage d 144->224 and FFN 2d->3d for #Params",
-    ),
-    Reference(
-        "mobilevit-s",
-        "w48-e4:ib3,ib3/w96-e2-q48-h4:tm,tm/w176-e4-q96-h4:tm,tm,tm,tm,tm,tm/w320-e4-q128-h4:tm,tm,tm",
-        78.4, 5.6,
-        "stages at d=144/192/240 -> 96/176/320, stage 1 64->48; QKV capped 48/96/128; for #Params: stage 3 L 4->6, FFN 2d->4d in stages 3-4",
-    ),
-)}
+REFERENCES: dict[str, Reference] = {
+    r.name: r
+    for r in (
+        Reference(
+            "edgenext-xxs",
+            "w24-e4:cn3,cn3/w48-e4-q48-h4:cn5,tc3/w96-e4-q96-h4:cn7,cn7,cn7,cn7,cn7,tc3/w160-e4-q128-h4:cn7,tc3",
+            71.2,
+            1.3,
+            "widths 88->96, 168->160; kernel 9->7; SDTA->tc3 (QKV 88->96, 168->128); "
+            "nearest genes, no change for #Params",
+        ),
+        Reference(
+            "edgenext-xs",
+            f"w32-e4:cn3,cn3,cn3/w64-e4-q48-h4:cn5,cn5,tc3/w128-e4-q96-h4:{_EDGENEXT_S3}/w160-e4-q128-h4:cn7,cn7,tc3",
+            75.0,
+            2.3,
+            "depth 9->8; kernel 9->7; SDTA->tc3 (QKV 64->48, 100->96, 192->128); "
+            "widths 100->128 (not 96) and 192->160 for #Params",
+        ),
+        Reference(
+            "edgenext-s",
+            f"w48-e4:cn3,cn3,cn3/w96-e4-q48-h4:cn5,cn5,tc3/w176-e4-q96-h4:{_EDGENEXT_S3}/w320-e4-q128-h4:cn7,cn7,tc3",
+            79.4,
+            5.6,
+            "widths 160->176, 304->320; depth 9->8; kernel 9->7; SDTA->tc3 (QKV 96->48, 160->96, 304->128); heads 8->4",
+        ),
+        Reference(
+            "mobilevit-xxs",
+            "w24-e2:ib3,ib3/w64-e2-q48-h4:tm,tm/w128-e2-q96-h4:tm,tm,tm,tm/w160-e2-q96-h4:tm,tm,tm",
+            69.0,
+            1.3,
+            "stages at d=64/80/96 -> 64/128/160 (80->128, not 96, for #Params); "
+            "QKV 64->48, 80->96; no local/fusion convs",
+        ),
+        Reference(
+            "mobilevit-xs",
+            "w48-e4:ib3,ib3/w96-e2-q48-h4:tm,tm/w128-e2-q96-h4:tm,tm,tm,tm/w224-e3-q128-h4:tm,tm,tm",
+            74.8,
+            2.3,
+            "stages at d=96/120/144 -> 96/128/224; QKV 96->48, 120->96, 144->128; "
+            "last stage d 144->224 and FFN 2d->3d for #Params",
+        ),
+        Reference(
+            "mobilevit-s",
+            "w48-e4:ib3,ib3/w96-e2-q48-h4:tm,tm/w176-e4-q96-h4:tm,tm,tm,tm,tm,tm/w320-e4-q128-h4:tm,tm,tm",
+            78.4,
+            5.6,
+            "stages at d=144/192/240 -> 96/176/320, stage 1 64->48; QKV capped 48/96/128; "
+            "for #Params: stage 3 L 4->6, FFN 2d->4d in stages 3-4",
+        ),
+    )
+}
 
 
 def _key(text: str) -> str:

@@ -23,13 +23,16 @@ def resolve_arch_text(space: SearchSpace, arch_text: str) -> tuple[str, Referenc
     if ref is None:
         return arch_text, None
     if ref.space != space.name:
-        raise UsageError(f"{ref.name!r} is a reference model of the {ref.space!r} space, not {space.name!r} "
-                         f"(drop --space {space.name})")
+        raise UsageError(
+            f"{ref.name!r} is a reference model of the {ref.space!r} space, not {space.name!r} "
+            f"(drop --space {space.name})"
+        )
     return ref.encoding, ref
 
 
-def describe_arch(space: SearchSpace, arch_text: str, *, resolution: int | None = None,
-                  num_classes: int | None = None) -> dict[str, Any]:
+def describe_arch(
+    space: SearchSpace, arch_text: str, *, resolution: int | None = None, num_classes: int | None = None
+) -> dict[str, Any]:
     """Decode, build once, and report #Params (M), FLOPs (M) and the block list.
 
     ``arch_text`` may name a reference model (:mod:`hwnas.spaces.references`); the
@@ -40,8 +43,10 @@ def describe_arch(space: SearchSpace, arch_text: str, *, resolution: int | None 
         arch = space.decode(arch_text)
     except InvalidArchitecture as exc:
         if ref is None and space.name == REFERENCE_SPACE and _NAME_RE.match(arch_text.strip()):
-            raise InvalidArchitecture(f"{arch_text.strip()!r} is neither a {space.name} encoding nor a reference "
-                                      f"model ({', '.join(reference_names())})") from exc
+            raise InvalidArchitecture(
+                f"{arch_text.strip()!r} is neither a {space.name} encoding nor a reference "
+                f"model ({', '.join(reference_names())})"
+            ) from exc
         raise
     resolution = resolution or space.default_resolution
     num_classes = num_classes or space.default_num_classes
@@ -59,6 +64,10 @@ def describe_arch(space: SearchSpace, arch_text: str, *, resolution: int | None 
         "blocks": [{"key": b.key, "kind": b.kind, "input_shape": list(b.input_shape)} for b in blocks],
     }
     if ref is not None:
-        summary["reference"] = {"name": ref.name, "published_top1": ref.published_top1,
-                                "published_params_m": ref.published_params_m, "note": ref.note}
+        summary["reference"] = {
+            "name": ref.name,
+            "published_top1": ref.published_top1,
+            "published_params_m": ref.published_params_m,
+            "note": ref.note,
+        }
     return summary

@@ -8,8 +8,8 @@ import torch
 
 from hwnas.spaces import get_space
 
-NB201_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|"
-HYBRID_ARCH = "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:ib3,ti3/w160-e2-q96-h2:cn3"
+NB201_ARCH = get_space("nb201").examples[0]
+HYBRID_ARCH = get_space("hybrid").examples[0]
 HYBRID_RES = 64
 
 

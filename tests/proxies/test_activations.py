@@ -20,8 +20,11 @@ def test_naswot_counts_every_relu6_and_gelu_unit_of_the_hybrid_net() -> None:
     kinds = {type(m) for m in model.modules() if isinstance(m, (nn.ReLU6, nn.GELU))}
     assert kinds == {nn.ReLU6, nn.GELU}
     units = []
-    handles = [m.register_forward_hook(lambda mod, args, out: units.append(args[0][0].numel()))
-               for m in model.modules() if isinstance(m, (nn.ReLU6, nn.GELU))]
+    handles = [
+        m.register_forward_hook(lambda mod, args, out: units.append(args[0][0].numel()))
+        for m in model.modules()
+        if isinstance(m, (nn.ReLU6, nn.GELU))
+    ]
     x = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         model(x)

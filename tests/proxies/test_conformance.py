@@ -30,8 +30,9 @@ def digits(digits_npz):
 def _context(space_name: str, seed: int, data) -> ProxyContext:
     space = get_space(space_name)
     text, resolution = CASES[space_name]
-    return ProxyContext(space, space.decode(text), seed=seed, batch_size=BATCH, resolution=resolution,
-                        num_classes=10, data=data)
+    return ProxyContext(
+        space, space.decode(text), seed=seed, batch_size=BATCH, resolution=resolution, num_classes=10, data=data
+    )
 
 
 @pytest.mark.parametrize("space_name", sorted(CASES))
@@ -81,8 +82,20 @@ def test_score_architecture_builds_once_and_matches_single_proxies(monkeypatch) 
 
 
 def test_registry_lists_the_issue_proxies() -> None:
-    expected = {"params", "flops", "synflow", "logsynflow", "naswot", "es", "sed", "revisit",
-                "grad_norm", "snip", "jacob_cov", "zico"}
+    expected = {
+        "params",
+        "flops",
+        "synflow",
+        "logsynflow",
+        "naswot",
+        "es",
+        "sed",
+        "revisit",
+        "grad_norm",
+        "snip",
+        "jacob_cov",
+        "zico",
+    }
     assert expected <= set(proxy_names())
     for name in proxy_names():
         assert get_proxy(name).__doc__, f"{name} needs a docstring giving its definition"

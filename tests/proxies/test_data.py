@@ -27,7 +27,7 @@ def test_image_folder_gives_the_same_images(digits_npz, tmp_path) -> None:
 
     with np.load(digits_npz) as npz:
         images, labels = npz["images"][:30], npz["labels"][:30]
-    for i, (img, label) in enumerate(zip(images, labels)):
+    for i, (img, label) in enumerate(zip(images, labels, strict=True)):
         folder = tmp_path / f"class_{label}"
         folder.mkdir(exist_ok=True)
         Image.fromarray((img * 255 / 16).astype(np.uint8), mode="L").save(folder / f"{i}.png")

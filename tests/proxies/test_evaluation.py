@@ -46,7 +46,10 @@ def test_non_finite_scores_rank_lowest() -> None:
 
 
 def test_parse_entries() -> None:
-    assert parse_entries(["es", "es+logsynflow", "sed"]) == (["es", "logsynflow", "sed"], [("es+logsynflow", ["es", "logsynflow"])])
+    assert parse_entries(["es", "es+logsynflow", "sed"]) == (
+        ["es", "logsynflow", "sed"],
+        [("es+logsynflow", ["es", "logsynflow"])],
+    )
     for bad in (["es+"], ["es+es"]):
         with pytest.raises(UsageError):
             parse_entries(bad)

@@ -18,8 +18,15 @@ SETTINGS = ScoreSettings(space="nb201", seed=0, batch_size=4, resolution=16, num
 
 def _score(out, archs, proxies, **kw):
     seen: list[str] = []
-    run = score_table(SPACE, archs, proxies, out, settings=kw.pop("settings", SETTINGS),
-                      on_scored=lambda arch, s, t: seen.append(arch), **kw)
+    run = score_table(
+        SPACE,
+        archs,
+        proxies,
+        out,
+        settings=kw.pop("settings", SETTINGS),
+        on_scored=lambda arch, s, t: seen.append(arch),
+        **kw,
+    )
     return run, seen
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hwnas.layers.entropy import Field, attention_pool, relu_correlation
 from hwnas.proxies import score_architecture
-from hwnas.proxies.sed import Field, _attention_pool, relu_correlation, sed_score
+from hwnas.proxies.sed import sed_score
 from hwnas.spaces import get_space
 
 NB = get_space("nb201")
@@ -23,8 +24,10 @@ def test_sed_never_builds_or_runs_a_network(monkeypatch) -> None:
     def forbidden(*args, **kwargs):
         raise AssertionError("sed must not build a network")
 
-    for space_name, text in (("nb201", _cell(*["nor_conv_3x3"] * 6)),
-                             ("hybrid", "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:cn3,ti5/w160-e2-q96-h2:tc3")):
+    for space_name, text in (
+        ("nb201", _cell(*["nor_conv_3x3"] * 6)),
+        ("hybrid", "w24-e2:ib3/w48-e2-q32-h2:tm/w96-e2-q64-h2:cn3,ti5/w160-e2-q96-h2:tc3"),
+    ):
         space = get_space(space_name)
         monkeypatch.setattr(type(space), "build", forbidden)
         monkeypatch.setattr(type(space), "build_block", forbidden)
@@ -34,7 +37,9 @@ def test_sed_never_builds_or_runs_a_network(monkeypatch) -> None:
 
 def test_principle_large_pooling_small_kernels_and_excess_skips_lower_sed() -> None:
     convs = _cell("nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "skip_connect", "nor_conv_3x3", "nor_conv_3x3")
-    small_kernels = _cell("nor_conv_1x1", "nor_conv_1x1", "nor_conv_1x1", "skip_connect", "nor_conv_1x1", "nor_conv_1x1")
+    small_kernels = _cell(
+        "nor_conv_1x1", "nor_conv_1x1", "nor_conv_1x1", "skip_connect", "nor_conv_1x1", "nor_conv_1x1"
+    )
     pooled = _cell("nor_conv_3x3", "nor_conv_3x3", "avg_pool_3x3", "skip_connect", "avg_pool_3x3", "nor_conv_3x3")
     skips = _cell("nor_conv_3x3", "skip_connect", "skip_connect", "skip_connect", "skip_connect", "nor_conv_3x3")
     dead = _cell(*["none"] * 6)
@@ -46,7 +51,7 @@ def test_principle_large_pooling_small_kernels_and_excess_skips_lower_sed() -> N
 
 def test_attention_at_initialisation_pools_toward_a_bias() -> None:
     field = Field(0.0, 0.3)
-    pooled = _attention_pool(field, 14)
+    pooled = attention_pool(field, 14)
     assert pooled.r > 0.99 and pooled.local_entropy < field.local_entropy - 5
 
 
@@ -64,3 +69,27 @@ def test_gaussian_building_blocks() -> None:
     assert relu_correlation(1.0) == pytest.approx(1.0)
     assert 0.0 < relu_correlation(0.5) < 0.5
     assert Field(0.0, 0.9).local_entropy < Field(0.0, 0.1).local_entropy < Field(1.0, 0.1).local_entropy
+
+
+def test_a_space_without_sed_rules_is_a_usage_error_naming_it() -> None:
+    from hwnas.errors import UsageError
+
+    class NoRules(type(NB)):
+        name = "no-rules"
+        sed_rules = None
+
+    space = NoRules()
+    with pytest.raises(UsageError, match=r"'no-rules' space.*spaces with them: hybrid, nb201"):
+        sed_score(space, space.decode(space.examples[0]))
+
+
+def test_a_block_kind_without_a_rule_is_a_usage_error_naming_it() -> None:
+    from hwnas.errors import UsageError
+
+    class MissingRule(type(NB)):
+        name = "missing-rule"
+        sed_rules = {k: v for k, v in NB.sed_rules.items() if k != "reduction"}
+
+    space = MissingRule()
+    with pytest.raises(UsageError, match="no rule for its 'reduction' blocks"):
+        sed_score(space, space.decode(space.examples[0]))

@@ -18,8 +18,12 @@ from hwnas.spaces.references import REFERENCES, find_reference, resolve_referenc
 PARAMS_TOLERANCE = 0.03
 
 PUBLISHED = {  # name: (top-1 %, #Params M), REFERENCE §5
-    "edgenext-xxs": (71.2, 1.3), "edgenext-xs": (75.0, 2.3), "edgenext-s": (79.4, 5.6),
-    "mobilevit-xxs": (69.0, 1.3), "mobilevit-xs": (74.8, 2.3), "mobilevit-s": (78.4, 5.6),
+    "edgenext-xxs": (71.2, 1.3),
+    "edgenext-xs": (75.0, 2.3),
+    "edgenext-s": (79.4, 5.6),
+    "mobilevit-xxs": (69.0, 1.3),
+    "mobilevit-xs": (74.8, 2.3),
+    "mobilevit-s": (78.4, 5.6),
 }
 
 

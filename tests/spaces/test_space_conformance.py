@@ -69,7 +69,7 @@ def test_size_mutations_stay_in_space_and_keep_topology(name: str, seed: int, st
         assert child != arch
         assert space.decode(space.encode(child)) == child
         # the layers both share keep their topology genes
-        for old, new in zip(space.topology_of(arch), space.topology_of(child)):
+        for old, new in zip(space.topology_of(arch), space.topology_of(child), strict=True):
             n = min(len(old), len(new))
             assert old[:n] == new[:n]
         arch = child
@@ -105,7 +105,7 @@ def test_blocks_in_sequence_reproduce_the_network(name: str) -> None:
         x = space.example_input()
         with torch.no_grad():
             h = x
-            for spec, layer in zip(specs, net):
+            for spec, layer in zip(specs, net, strict=True):
                 assert tuple(h.shape) == spec.input_shape, spec.key
                 assert type(layer) is type(space.build_block(spec))
                 h = layer(h)
@@ -166,3 +166,17 @@ def test_space_metadata(name: str) -> None:
     assert space.examples and all(space.encode(space.decode(e)) == e for e in space.examples)
     overrides = type(space).mutate_size is not SearchSpace.mutate_size
     assert overrides == space.has_size_genes == bool(space.gene_groups()[1].genes)
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_sed_rules_cover_every_block_kind(name: str) -> None:
+    """A space with SED rules has one per block kind it can contain (SED is an optional capability)."""
+    import math
+
+    from hwnas.proxies.sed import sed_score
+
+    space = get_space(name)
+    if space.sed_rules is None:
+        pytest.skip(f"the {name} space has no sed_rules")
+    assert set(space.sed_rules) == {spec.kind for spec in space.all_blocks()}
+    assert all(math.isfinite(sed_score(space, space.decode(e))) for e in space.examples)
