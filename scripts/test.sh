@@ -10,4 +10,8 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" 
     || echo "could not install openssh-server: the SSH tests will skip" >&2
 fi
 source scripts/_venv.sh dev
+# Lint, format and types first (configured in pyproject.toml): a new finding fails the run.
+"$PY" -m ruff check hwnas tests scripts
+"$PY" -m ruff format --check hwnas tests scripts
+"$PY" -m mypy
 exec "$PY" -m pytest "$@"

@@ -223,11 +223,23 @@ def test_best_record_reads_an_old_best_json() -> None:
     """best.json written before the records (no schema_version) loads, and writes back the same keys plus it."""
     from hwnas.records import SCHEMA_VERSION, BestRecord
 
-    old = {"arch": "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|",
-           "space": "nb201", "strategy": "single", "selection": "highest es", "predicted_latency_ms": 4.2,
-           "params_m": 0.3, "flops_m": 40.0, "resolution": 32, "scores": {"es": 1.5}, "device": None,
-           "latency_source": {"kind": "arch-table"}, "constraints": {"latency_ms": 5.0}, "seed": 3,
-           "config": {"space": "nb201"}, "hwnas_version": "0.1.0"}
+    old = {
+        "arch": "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|",
+        "space": "nb201",
+        "strategy": "single",
+        "selection": "highest es",
+        "predicted_latency_ms": 4.2,
+        "params_m": 0.3,
+        "flops_m": 40.0,
+        "resolution": 32,
+        "scores": {"es": 1.5},
+        "device": None,
+        "latency_source": {"kind": "arch-table"},
+        "constraints": {"latency_ms": 5.0},
+        "seed": 3,
+        "config": {"space": "nb201"},
+        "hwnas_version": "0.1.0",
+    }
     best = BestRecord.from_json(old)
     assert best.arch == old["arch"] and best.scores == {"es": 1.5} and best.device is None
     assert best.to_json() == {"schema_version": SCHEMA_VERSION, **old}
