@@ -21,6 +21,7 @@ plain numbers in the JSON (never a pickle).
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -154,7 +155,14 @@ class LatencyTable:
                 f"{path} has schema version {data.get('schema_version')}; this hwnas reads "
                 f"{SCHEMA_VERSION} (re-run hwnas profile)"
             )
-        return cls.from_json(data, path)
+        _check_structure(data, path)
+        try:
+            table = cls.from_json(data, path)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise UsageError(f"{path} is not a valid latency table ({what}); re-run hwnas profile") from None
+        _check_numbers(table, path)
+        return table
 
     # ---- contents ----------------------------------------------------------------------------
     @property
@@ -282,3 +290,35 @@ def identity_of(
         "clock": clock,
         "estimator": estimator,
     }
+
+
+def _check_structure(data: Mapping[str, Any], path: Path) -> None:
+    """The shape a table must have before its records are built, each fault named."""
+    entries = data.get("entries")
+    if not isinstance(entries, Mapping):
+        raise UsageError(
+            f"{path}: 'entries' must be a JSON object of block key -> timing, "
+            f"got {'nothing' if entries is None else type(entries).__name__}"
+        )
+    bad = next((k for k, v in entries.items() if not isinstance(v, Mapping)), None)
+    if bad is not None:
+        raise UsageError(f"{path}: entry {bad!r} must be a JSON object of timings, got {entries[bad]!r:.60}")
+    device = data.get("device")
+    if not isinstance(device, Mapping) or not isinstance(device.get("name"), str):
+        raise UsageError(f"{path}: 'device' must be a JSON object with a 'name'")
+
+
+def _check_numbers(table: LatencyTable, path: Path) -> None:
+    """Every timing finite and >= 0 and the calibration a positive scale: a NaN or negative number
+    would otherwise predict a network faster than any and make it feasible."""
+    for key, entry in table.entries.items():
+        for name in ("median_ms", "p10_ms", "p90_ms"):
+            value = getattr(entry.stats, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise UsageError(f"{path}: entry {key!r}: {name} must be a finite number >= 0, got {value!r}")
+    cal = table.header.calibration
+    if not (math.isfinite(cal.scale) and cal.scale > 0 and math.isfinite(cal.offset_ms)):
+        raise UsageError(
+            f"{path}: calibration must have a finite scale > 0 and a finite offset, "
+            f"got {cal.scale!r} / {cal.offset_ms!r}"
+        )

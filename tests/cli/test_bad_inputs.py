@@ -6,7 +6,10 @@ The run folder a case names must not exist afterwards.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,3 +191,43 @@ def test_os_and_encoding_errors_are_one_line(tmp_path: Path, capsys, nb201_dev_r
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "not UTF-8" in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+TABLE = Path(__file__).resolve().parents[2] / "latency_tables" / "host-cpu.json"
+FIRST_ENTRY = next(iter(json.loads(TABLE.read_text())["entries"]))
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda t: t.pop(key)
+
+
+def _set_entry(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda t: t["entries"][FIRST_ENTRY].__setitem__(field, value)
+
+
+BAD_TABLES = [
+    ("no entries", _drop("entries"), "'entries' must be a JSON object of block key -> timing, got nothing"),
+    ("no device", _drop("device"), "'device' must be a JSON object with a 'name'"),
+    ("entries as a list", lambda t: t.__setitem__("entries", list(t["entries"].values())), "got list"),
+    ("a string entry", lambda t: t["entries"].__setitem__(FIRST_ENTRY, "fast"), "must be a JSON object of timings"),
+    ("a NaN entry", _set_entry("p10_ms", float("nan")), "p10_ms must be a finite number >= 0, got nan"),
+    ("a negative entry", _set_entry("median_ms", -2.0), "median_ms must be a finite number >= 0, got -2.0"),
+    ("a negative calibration", lambda t: t["calibration"].__setitem__("scale", -1.0), "finite scale > 0"),
+    ("an entry without its kind", lambda t: t["entries"][FIRST_ENTRY].pop("kind"), "missing field 'kind'"),
+]
+
+
+@pytest.mark.parametrize("change,message", [c[1:] for c in BAD_TABLES], ids=[c[0] for c in BAD_TABLES])
+def test_a_malformed_latency_table_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    table = json.loads(TABLE.read_text())
+    change(table)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(table))
+    out = tmp_path / "run"
+    argv = ["search", "--space", "hybrid", "--latency-table", str(bad), "--latency-ms", "5", "--evaluations", "2"]
+    assert main([*argv, "--out", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not out.exists()
