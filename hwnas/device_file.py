@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from hwnas.errors import UsageError
+from hwnas.io import read_text
 from hwnas.runtimes import RUNTIMES
 from hwnas.runtimes.base import DeviceSettings, SettingError
 from hwnas.runtimes.timing import CLOCKS, ESTIMATORS, TimingSettings
@@ -211,11 +212,9 @@ def load_device_file(path: str | os.PathLike[str]) -> Device:
     path = Path(path)
     where = _display(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
     except yaml.YAMLError as exc:
         raise UsageError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{where}: a device file must be a YAML mapping of fields")
     return parse_device(data, where=where, source=str(path))

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hwnas.errors import UsageError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -47,8 +49,31 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def read_text(path: str | os.PathLike[str], *, label: str = "") -> str:
+    """A text file as UTF-8 (a leading byte-order mark is dropped, as spreadsheets write one).
+
+    UTF-16 or binary content and an unreadable file are one usage error naming the file,
+    not a UnicodeDecodeError from deep inside a CSV reader.
+    """
+    name = f"{label}{' ' if label else ''}{path}"
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+    except IsADirectoryError:
+        raise UsageError(f"{name} is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def clip(text: str, limit: int = 120) -> str:
+    """``repr(text)``, cut to ``limit`` characters: an error line must stay one readable line."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 20]}...' ({len(text)} characters)"
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return json.loads(Path(path).read_text(encoding="utf-8-sig"))
 
 
 def _json_default(obj: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import random
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +25,7 @@ from hwnas.cli.proxies import (
     split_names,
 )
 from hwnas.errors import UsageError
-from hwnas.io import atomic_write_json
+from hwnas.io import atomic_write_json, read_text
 from hwnas.proxies import get_proxy, resolve_proxies
 from hwnas.proxies.evaluation import MIN_GROUP, ProxyJudgement, judge, parse_entries, rank_fusion
 from hwnas.proxies.plots import scatter_plot
@@ -35,23 +36,19 @@ from hwnas.spaces import get_space
 
 
 def _read_ground_truth(path: Path, arch_column: str, accuracy_column: str) -> list[tuple[str, float]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            for column in (arch_column, accuracy_column):
-                if column not in header:
-                    raise UsageError(f"--ground-truth {path}: no column {column!r} (columns: {', '.join(header)})")
-            rows = []
-            for i, line in enumerate(reader, start=2):
-                try:
-                    rows.append((line[arch_column], float(line[accuracy_column])))
-                except (TypeError, ValueError):
-                    raise UsageError(
-                        f"--ground-truth {path} line {i}: {accuracy_column} {line[accuracy_column]!r} is not a number"
-                    ) from None
-    except OSError as exc:
-        raise UsageError(f"--ground-truth {path}: cannot read ({exc.strerror or exc})") from None
+    reader = csv.DictReader(io.StringIO(read_text(path, label="--ground-truth"), newline=""))
+    header = reader.fieldnames or []
+    for column in (arch_column, accuracy_column):
+        if column not in header:
+            raise UsageError(f"--ground-truth {path}: no column {column!r} (columns: {', '.join(header)})")
+    rows = []
+    for i, line in enumerate(reader, start=2):
+        try:
+            rows.append((line[arch_column], float(line[accuracy_column])))
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"--ground-truth {path} line {i}: {accuracy_column} {line[accuracy_column]!r} is not a number"
+            ) from None
     if not rows:
         raise UsageError(f"--ground-truth {path}: no rows")
     return rows

@@ -28,6 +28,7 @@ from rich.table import Table
 from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.errors import UsageError
+from hwnas.io import read_text
 from hwnas.proxies import proxy_names, resolve_proxies
 from hwnas.proxies.data import LabelledImages, load_labelled_images
 from hwnas.proxies.score_table import (
@@ -77,10 +78,7 @@ def _read_lines(source: str) -> tuple[list[str], str]:
     if source == "-":
         return [line for line in sys.stdin.read().splitlines() if line.strip()], "stdin "
     path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--archs {path}: cannot read ({exc.strerror or exc})") from None
+    text = read_text(path, label="--archs")
     return [
         line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
     ], f"{path} "

@@ -16,6 +16,7 @@ A source never guesses: an architecture it cannot price raises
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from abc import ABC, abstractmethod
@@ -25,7 +26,7 @@ from typing import Any
 
 from hwnas.devices import Device, load_device
 from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageError
-from hwnas.io import read_json
+from hwnas.io import clip, read_json, read_text
 from hwnas.latency.table import TABLE_KIND, Calibration, LatencyTable, table_path
 from hwnas.latency.timing import TimingStats, best_of_rounds
 from hwnas.spaces import DEFAULT_SPACE, get_space
@@ -145,6 +146,11 @@ class ArchLatencyTable(LatencySource):
                 raise UsageError(
                     f"{source or 'latency table'}: latency of {text!r} must be a positive number, got {value!r}"
                 )
+            if key in self.latency_ms and self.latency_ms[key] != ms:
+                raise UsageError(
+                    f"{source or 'latency table'}: {clip(text)} is the same architecture as an earlier row, "
+                    f"with another latency ({self.latency_ms[key]:g} then {ms:g} ms); keep one row per architecture"
+                )
             self.latency_ms[key] = ms
 
     @classmethod
@@ -153,25 +159,32 @@ class ArchLatencyTable(LatencySource):
     ) -> ArchLatencyTable:
         """Rows ``arch,latency_ms`` (``arch_str`` also names the arch column); empty cells are skipped."""
         path = Path(path)
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            arch_col = next((c for c in ("arch", "arch_str") if c in header), None)
-            if arch_col is None:
-                raise UsageError(f"{path}: needs an 'arch' (or 'arch_str') column, found {', '.join(header) or 'none'}")
-            column = latency_column or "latency_ms"
-            if column not in header:
+        reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+        header = reader.fieldnames or []
+        arch_col = next((c for c in ("arch", "arch_str") if c in header), None)
+        if arch_col is None:
+            raise UsageError(f"{path}: needs an 'arch' (or 'arch_str') column, found {', '.join(header) or 'none'}")
+        column = latency_column or "latency_ms"
+        if column not in header:
+            raise UsageError(
+                f"{path}: no column {column!r} (columns: {', '.join(header)}); pick one with --latency-column"
+            )
+        values: dict[str, float] = {}
+        for line, row in enumerate(reader, start=2):
+            cell = (row.get(column) or "").strip()
+            if not cell or cell.lower() == "nan":
+                continue
+            arch = row[arch_col] or ""
+            try:
+                ms = float(cell)
+            except ValueError:
+                raise UsageError(f"{path} line {line}: {column} of {clip(arch)} is not a number: {cell!r}") from None
+            if arch in values and values[arch] != ms:  # the last row must not silently win
                 raise UsageError(
-                    f"{path}: no column {column!r} (columns: {', '.join(header)}); pick one with --latency-column"
+                    f"{path} line {line}: {clip(arch)} appears again with another {column} "
+                    f"({values[arch]:g} then {ms:g}); keep one row per architecture"
                 )
-            values: dict[str, float] = {}
-            for row in reader:
-                cell = (row.get(column) or "").strip()
-                if cell and cell.lower() != "nan":
-                    try:
-                        values[row[arch_col]] = float(cell)
-                    except ValueError:
-                        raise UsageError(f"{path}: {column} of {row[arch_col]!r} is not a number: {cell!r}") from None
+            values[arch] = ms
         return cls(values, space=space, source=str(path), column=column)
 
     @classmethod

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.errors import UsageError
-from hwnas.io import atomic_write_json, atomic_write_text, read_json
+from hwnas.io import atomic_write_json, atomic_write_text, read_json, read_text
 from hwnas.proxies import resolve_proxies, score_architecture_timed
 from hwnas.proxies.data import LabelledImages
 from hwnas.spaces.base import SearchSpace
@@ -64,8 +64,9 @@ def meta_path(table: Path) -> Path:
 
 def read_table(path: Path) -> tuple[list[str], dict[str, dict[str, float | str]]]:
     """Proxy columns (in file order) and rows keyed by architecture; values as floats."""
+    text = read_text(path)
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             header = list(reader.fieldnames or [])
             if ARCH_COLUMN not in header:

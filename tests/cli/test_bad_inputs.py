@@ -189,7 +189,7 @@ def test_os_and_encoding_errors_are_one_line(tmp_path: Path, capsys, nb201_dev_r
         ]
     )
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(err) == 1 and "not UTF-8" in err[0], err
+    assert code == 2 and len(err) == 1 and "not UTF-8" in err[0] and "table.csv" in err[0], err  # names the file
     assert not (tmp_path / "run").exists()
 
 
@@ -231,3 +231,37 @@ def test_a_malformed_latency_table_is_one_error_line(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert not out.exists()
+
+
+ROW = f"{ARCH},3.5\n"
+BAD_CSVS = [
+    ("utf-16", ("arch,latency_ms\n" + ROW).encode("utf-16"), "not UTF-8 text"),
+    ("binary", bytes(range(256)) * 4, "not UTF-8 text"),
+    ("same arch, two latencies", ("arch,latency_ms\n" + ROW + f"{ARCH},9.0\n").encode(), "appears again"),
+    ("a number that is not", ("arch,latency_ms\n" + f"{ARCH},fast\n").encode(), "is not a number"),
+    ("no arch column", b"name,latency_ms\nx,1\n", "needs an 'arch'"),
+]
+
+
+@pytest.mark.parametrize("content,message", [c[1:] for c in BAD_CSVS], ids=[c[0] for c in BAD_CSVS])
+def test_a_bad_whole_arch_csv_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    table = tmp_path / "lat.csv"
+    table.write_bytes(content)
+    out = tmp_path / "run"
+    assert (
+        main(["search", "--space", "nb201", "--latency-table", str(table), "--latency-ms", "5", "--out", str(out)]) == 2
+    )
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert str(table) in lines[0] and not out.exists()
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hwnas.latency.sources import ArchLatencyTable
+    from hwnas.spaces import get_space
+
+    table = tmp_path / "lat.csv"
+    table.write_bytes(("arch,latency_ms\n" + ROW).encode("utf-8-sig"))  # what spreadsheets write
+    assert list(ArchLatencyTable.from_csv(table, get_space("nb201")).latency_ms.values()) == [3.5]
