@@ -165,17 +165,20 @@ def profile_device(
                             last_save = time.perf_counter()
         finally:
             wall_s = time.perf_counter() - started
-            _record_run(
-                table,
-                wall_s=wall_s,
-                export_s=export_s,
-                exported=cache.exported,
-                timed_s=timed_s,
-                setup_s=setup_s,
-                measured=measured,
-            )
-            table.with_progress(all_keys, rounds)
-            table.save(path)
+            # nothing timed (a provider that fails on the first block, an interrupt at once): the file is
+            # left as it was, so no empty table blocks the next run and --overwrite loses nothing
+            if measured:
+                _record_run(
+                    table,
+                    wall_s=wall_s,
+                    export_s=export_s,
+                    exported=cache.exported,
+                    timed_s=timed_s,
+                    setup_s=setup_s,
+                    measured=measured,
+                )
+                table.with_progress(all_keys, rounds)
+                table.save(path)
     return ProfileSummary(
         path=path,
         device=dev.name,

@@ -145,6 +145,7 @@ def score_table(
             columns.append(p)
     todo = [(a, [p for p in proxies if p not in rows.get(a, {})]) for a in archs]
     todo = [(a, missing) for a, missing in todo if missing]
+    fresh = not out.exists() and not meta_path(out).exists()
     atomic_write_json(meta_path(out), asdict(settings))
     if on_start:
         on_start(len(todo))
@@ -172,8 +173,14 @@ def score_table(
             if time.monotonic() - last_write >= checkpoint_every_s:
                 write_table(out, columns, list(rows.values()))
                 last_write = time.monotonic()
-    finally:
-        write_table(out, columns, list(rows.values()))
+    except BaseException:
+        if fresh and not rows:  # nothing scored: leave no empty table or settings file behind
+            meta_path(out).unlink(missing_ok=True)
+            out.unlink(missing_ok=True)
+        else:
+            write_table(out, columns, list(rows.values()))
+        raise
+    write_table(out, columns, list(rows.values()))
     wanted = set(archs)
     return ScoreRun(
         path=out,

@@ -265,3 +265,38 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFix
     table = tmp_path / "lat.csv"
     table.write_bytes(("arch,latency_ms\n" + ROW).encode("utf-8-sig"))  # what spreadsheets write
     assert list(ArchLatencyTable.from_csv(table, get_space("nb201")).latency_ms.values()) == [3.5]
+
+
+def test_a_failed_profile_leaves_no_empty_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    device = tmp_path / "gpu.yaml"
+    device.write_text("name: no-gpu\nruntime: onnxruntime\nprovider: CUDAExecutionProvider\n")
+    tables = tmp_path / "tables"
+    argv = ["profile", "--device", str(device), "--tables-dir", str(tables), "--limit", "2"]
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "CUDAExecutionProvider" in lines[0], lines
+    assert not tables.exists() or not any(tables.iterdir())  # the next run is not blocked by "exists"
+
+
+def test_a_failed_score_leaves_no_table_or_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hwnas.spaces import get_space
+
+    out = tmp_path / "s.csv"
+    arch = get_space("hybrid").examples[0]
+    argv = [
+        "score",
+        "--space",
+        "hybrid",
+        "-p",
+        "es",
+        "--batch-size",
+        "1",
+        "--resolution",
+        "32",
+        arch,
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 2
+    assert "positions per feature map" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
