@@ -20,6 +20,7 @@ Errors are :class:`~hwnas.errors.UsageError` naming the option and the file that
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +85,11 @@ def _from_npz(path: Path, option: str, seed: int, limit: int | None) -> LoadedIm
                 raise UsageError(f"{where}: no 'images' array (has {', '.join(npz.files) or 'none'})")
             images = npz["images"]
             labels = npz["labels"] if "labels" in npz.files else None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{where}: not a readable .npz ({exc})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        # numpy's own advice (load it with pickle) is the wrong one for a file of unknown origin
+        raise UsageError(
+            f"{where}: not a valid .npz archive of arrays (expected numpy.savez(file, images=..., labels=...))"
+        ) from None
     if not np.issubdtype(images.dtype, np.number) or images.ndim not in (3, 4) or len(images) == 0:
         raise UsageError(
             f"{where}: 'images' must be a non-empty numeric N,H,W / N,H,W,C / N,C,H,W array, "

@@ -30,9 +30,11 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         raise UsageError(f"--weights {p}: no such file")
     try:
         data: Any = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many kinds (pickle, zip, unsupported global)
+    except Exception:  # torch.load raises many kinds (pickle, zip, unsupported global)
+        # torch's own advice (weights_only=False) would run the file's pickled code: never relay it
         raise UsageError(
-            f"--weights {p}: not a readable PyTorch state dict ({str(exc).strip().splitlines()[0]})"
+            f"--weights {p}: not a valid PyTorch state dict (a torch.save(model.state_dict(), file) checkpoint "
+            "of tensors only)"
         ) from None
     if isinstance(data, Mapping):
         for key in _CONTAINER_KEYS:

@@ -300,3 +300,22 @@ def test_a_failed_score_leaves_no_table_or_settings(tmp_path: Path, capsys: pyte
     assert main(argv) == 2
     assert "positions per feature map" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 8, b"PK\x03\x04garbage"], ids=["random bytes", "broken zip"])
+def test_garbage_archives_say_what_a_valid_one_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    bad = tmp_path / "x.npz"
+    bad.write_bytes(content)
+    argv = ["score", "--space", "nb201", "-p", "revisit", "--data", str(bad), ARCH, "--out", str(tmp_path / "s.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "not a valid .npz archive" in err and "pickle" not in err and err.count("\n") == 1
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(content)
+    argv = ["export", ARCH, "--space", "nb201", "--weights", str(weights), "--no-measure", "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "not a valid PyTorch state dict" in err and "weights_only" not in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.pt", "x.npz"]

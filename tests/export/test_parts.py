@@ -54,7 +54,7 @@ def test_weights_missing_and_unexpected_tensors_are_named(tmp_path: Path) -> Non
 
 def test_weights_file_that_is_not_a_state_dict(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(UsageError, match="not a readable PyTorch state dict"):
+    with pytest.raises(UsageError, match="not a valid PyTorch state dict"):
         read_state_dict(tmp_path / "junk.pt")
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(UsageError, match="expected a state dict"):
