@@ -55,8 +55,13 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the hwnas
         raise typer.Exit()
 
 
+MAX_LINE = 1000  # a message quoting a huge input is cut here, whatever raised it
+
+
 def _fail(message: str, code: int) -> int:
     first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    if len(first_line) > MAX_LINE:
+        first_line = f"{first_line[:MAX_LINE]}... ({len(first_line) - MAX_LINE:,} more characters)"
     sys.stderr.write(f"error: {first_line}\n")
     return code
 
