@@ -106,7 +106,10 @@ class BlockLatencyTable(LatencySource):
         return math.fsum(stats.value_ms(est) for _, stats in self.block_latencies(space, arch, resolution=resolution))
 
     def predict_ms(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> float:
-        return self.calibration.apply(self.raw_ms(space, arch, resolution=resolution))
+        ms = self.calibration.apply(self.raw_ms(space, arch, resolution=resolution))
+        if not ms >= 0:  # a negative calibration offset on a tiny network: no answer rather than a bogus one
+            raise LatencyUnknown(f"latency table {self._where()} predicts {ms:.3f} ms after calibration")
+        return ms
 
     def _where(self) -> str:
         return str(self.table.path) if self.table.path is not None else f"of {self.table.device_name}"

@@ -21,18 +21,20 @@ plain numbers in the JSON (never a pickle).
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from hwnas import __version__
 from hwnas.devices import REPO_ROOT, Device
-from hwnas.errors import HwnasError, UsageError
+from hwnas.errors import HwnasError, UsageError, excerpt
 from hwnas.io import atomic_write_json, read_json
-from hwnas.latency.timing import TimingStats
+from hwnas.latency.timing import ESTIMATORS, TimingStats
 from hwnas.records import (
     SCHEMA_VERSION,
     TABLE_KIND,
@@ -154,7 +156,13 @@ class LatencyTable:
                 f"{path} has schema version {data.get('schema_version')}; this hwnas reads "
                 f"{SCHEMA_VERSION} (re-run hwnas profile)"
             )
-        return cls.from_json(data, path)
+        problem = layout_problem(data)
+        if problem is None:
+            try:
+                return cls.from_json(data, path)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problem = f"a field has the wrong type ({type(exc).__name__}: {exc})"
+        raise UsageError(f"latency table {path} is damaged: {problem} (re-run hwnas profile, or restore the file)")
 
     # ---- contents ----------------------------------------------------------------------------
     @property
@@ -254,6 +262,57 @@ class LatencyTable:
         atomic_write_json(target, self.to_json())
         self.path = target
         return target
+
+
+_OBJECTS = ("device", "runtime", "host", "timing", "entries")
+_STATS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms")
+
+
+def _number(value: Any) -> bool:
+    """A finite JSON number (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A JSON value as the file has it, cut to ``limit`` characters."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def layout_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes a block table's JSON unusable, in words, or None.
+
+    Every latency must be a finite number >= 0: a NaN compares false to every budget and a
+    negative entry subtracts, so either could make a slow network look feasible."""
+    missing = [f.name for f in fields(TableHeader) if f.default is MISSING and f.default_factory is MISSING]
+    missing = [name for name in [*missing, "entries"] if name not in data]
+    if missing:
+        return f"missing {', '.join(repr(m) for m in missing)}"
+    for name in _OBJECTS:
+        if not isinstance(data[name], dict):
+            return f"{name!r} must be a JSON object, got {_shown(data[name])}"
+    if not isinstance(data["device"].get("name"), str) or not isinstance(data["space"], str):
+        return "'device.name' and 'space' must be strings"
+    for name in ("resolution", "num_classes"):
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+            return f"{name!r} must be a whole number from 1 to 100000, got {_shown(value)}"
+    if data["timing"].get("estimator", "median") not in ESTIMATORS:
+        return f"'timing.estimator' must be one of {', '.join(ESTIMATORS)}"
+    calibration = data.get("calibration")
+    if calibration:
+        if not isinstance(calibration, dict):
+            return f"'calibration' must be a JSON object, got {_shown(calibration)}"
+        scale, offset = calibration.get("scale"), calibration.get("offset_ms")
+        if not (_number(scale) and scale > 0 and _number(offset)):
+            return "'calibration' needs a finite 'scale' above 0 and a finite 'offset_ms'"
+    for key, entry in data["entries"].items():
+        if not isinstance(entry, dict):
+            return f"entry {excerpt(key)} must be a JSON object, got {_shown(entry)}"
+        for name in _STATS:
+            if not (_number(entry.get(name)) and entry[name] >= 0):
+                return f"entry {excerpt(key)}: {name} must be a finite number >= 0, got {_shown(entry.get(name))}"
+    return None
 
 
 def identity_of(
