@@ -20,11 +20,12 @@ import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from hwnas.devices import Device, load_device
-from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageError
+from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageError, excerpt
 from hwnas.io import read_json
 from hwnas.latency.table import TABLE_KIND, Calibration, LatencyTable, table_path
 from hwnas.latency.timing import TimingStats, best_of_rounds
@@ -143,10 +144,11 @@ class ArchLatencyTable(LatencySource):
         self.latency_ms: dict[str, float] = {}
         for text, value in latency_ms.items():
             key = _canonical(space, text, source)
-            ms = float(value)
+            ms = float(value) if isinstance(value, Real) and not isinstance(value, bool) else math.nan
             if not math.isfinite(ms) or ms <= 0:
                 raise UsageError(
-                    f"{source or 'latency table'}: latency of {text!r} must be a positive number, got {value!r}"
+                    f"{source or 'latency table'}: latency of {excerpt(text)} must be a positive number, "
+                    f"got {repr(value)[:80]}"
                 )
             self.latency_ms[key] = ms
 

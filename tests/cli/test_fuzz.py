@@ -333,3 +333,20 @@ def test_search_with_a_damaged_table_is_one_error_line(tmp_path: Path, damage) -
     line = _assert_one_error_line(proc.returncode, proc.stderr, allowed=(1, 2))
     assert "bad.json" in line, line
     assert not out.exists(), "the failed search left its run folder behind"
+
+
+@settings(FUZZ, max_examples=40)
+@given(values=st.lists(st.one_of(BAD_VALUES, st.floats(0.01, 100.0)), min_size=1, max_size=4))
+def test_whole_arch_json_table_is_refused_or_predicts_positive(values: list[Any]) -> None:
+    nb201 = SPACES["nb201"]
+    table = dict(zip(VALID["nb201"], values, strict=False))
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(table, Path(folder), "archs.json")
+        try:
+            source = load_latency_source(space=nb201, table=path)
+        except HwnasError as exc:
+            assert "archs.json" in str(exc) and "\n" not in str(exc).strip(), str(exc)
+            return
+        for arch in table:
+            ms = source.predict_ms(nb201, arch)
+            assert isinstance(ms, float) and math.isfinite(ms) and ms > 0
