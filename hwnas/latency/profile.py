@@ -142,6 +142,7 @@ def profile_device(
         export_s = timed_s = setup_s = 0.0
         measured = 0
         last_save = time.perf_counter()
+        failed = True
         try:
             for round_index in range(rounds):  # interleaved: a slow spell of the machine hits one round of a block
                 todo = [s for s in specs if table.rounds_done(s.key) <= round_index]
@@ -163,19 +164,21 @@ def profile_device(
                             table.with_progress(all_keys, rounds)
                             table.save(path)
                             last_save = time.perf_counter()
+            failed = False
         finally:
             wall_s = time.perf_counter() - started
-            _record_run(
-                table,
-                wall_s=wall_s,
-                export_s=export_s,
-                exported=cache.exported,
-                timed_s=timed_s,
-                setup_s=setup_s,
-                measured=measured,
-            )
-            table.with_progress(all_keys, rounds)
-            table.save(path)
+            if measured or not failed or path.exists():  # a run that failed before its first block leaves no table
+                _record_run(
+                    table,
+                    wall_s=wall_s,
+                    export_s=export_s,
+                    exported=cache.exported,
+                    timed_s=timed_s,
+                    setup_s=setup_s,
+                    measured=measured,
+                )
+                table.with_progress(all_keys, rounds)
+                table.save(path)
     return ProfileSummary(
         path=path,
         device=dev.name,
