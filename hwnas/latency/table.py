@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from hwnas import __version__
 from hwnas.devices import REPO_ROOT, Device
@@ -268,7 +268,7 @@ _OBJECTS = ("device", "runtime", "host", "timing", "entries")
 _STATS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms")
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     """A finite JSON number (not a bool)."""
     return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -304,7 +304,7 @@ def layout_problem(data: Mapping[str, Any]) -> str | None:
         if not isinstance(calibration, dict):
             return f"'calibration' must be a JSON object, got {_shown(calibration)}"
         scale, offset = calibration.get("scale"), calibration.get("offset_ms")
-        if not (_number(scale) and scale > 0 and _number(offset)):
+        if not (_number(scale) and _number(offset) and scale > 0):
             return "'calibration' needs a finite 'scale' above 0 and a finite 'offset_ms'"
     for key, entry in data["entries"].items():
         if not isinstance(entry, dict):
