@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from hwnas.errors import UsageError
+from hwnas.errors import UsageError, excerpt
 from hwnas.io import read_text
 from hwnas.runtimes import RUNTIMES
 from hwnas.runtimes.base import DeviceSettings, SettingError
@@ -342,15 +343,32 @@ def _ssh_options(c: _Checker) -> tuple[str, ...]:
     return options
 
 
+#: The interpreter's own options ``ssh.python`` may add (``-X`` takes a value): none of them
+#: runs code other than the runner (``-c``, ``-m``, ``-W``'s category imports are not here).
+_PYTHON_FLAGS = re.compile(r"-[BEIOPSbqsu]+|-X[^-\s]\S*")
+_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*")
+
+
 def _python_command(c: _Checker) -> str:
-    """The remote interpreter as a command whose every word is shell-quoted (it runs in a remote shell)."""
+    """The remote interpreter as a command whose every word is shell-quoted (it runs in a remote shell).
+
+    It must be a Python interpreter (``python3``, a path to one) with only interpreter flags:
+    a device file may not name another program or code for it to run on the device."""
     text = c.string("python", "python3") or "python3"
     try:
         words = shlex.split(text)
     except ValueError as exc:
-        raise c.fail("python", f"is not a command line ({exc}): {text!r}") from None
+        raise c.fail("python", f"is not a command line ({exc}): {excerpt(text)}") from None
     if not words:
         raise c.fail("python", "is empty")
+    program, flags = words[0], " ".join(words[1:]).replace("-X ", "-X")  # `-X dev` is `-Xdev`
+    flags_ok = all(_PYTHON_FLAGS.fullmatch(flag) for flag in flags.split())
+    if not _PYTHON_NAME.fullmatch(program.rsplit("/", 1)[-1]) or not flags_ok:
+        raise c.fail(
+            "python",
+            f"must be a Python interpreter (python3, or a path to one) with only interpreter flags "
+            f"such as -S, -u, -I or -X <option>, got {excerpt(text)}",
+        )
     return " ".join(shlex.quote(w) for w in words)
 
 

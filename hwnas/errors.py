@@ -40,3 +40,10 @@ class DeviceError(HwnasError):
 
 class LatencyUnknown(HwnasError):
     """A latency source has no entry for an architecture or block (never guessed)."""
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """``repr(text)``, cut to its first ``limit`` characters when longer: error lines quote input, not all of it."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"

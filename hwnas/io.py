@@ -66,12 +66,6 @@ def read_text(path: str | os.PathLike[str], *, label: str = "") -> str:
         raise UsageError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
-def clip(text: str, limit: int = 120) -> str:
-    """``repr(text)``, cut to ``limit`` characters: an error line must stay one readable line."""
-    shown = repr(text)
-    return shown if len(shown) <= limit else f"{shown[: limit - 20]}...' ({len(text)} characters)"
-
-
 def read_json(path: str | os.PathLike[str]) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8-sig"))
 

@@ -7,8 +7,13 @@ Every :class:`~hwnas.errors.HwnasError` and every command-line usage error ends 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 import typer
 
@@ -55,8 +60,13 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the hwnas
         raise typer.Exit()
 
 
+MAX_LINE = 1000  # a message quoting a huge input is cut here, whatever raised it
+
+
 def _fail(message: str, code: int) -> int:
     first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    if len(first_line) > MAX_LINE:
+        first_line = f"{first_line[:MAX_LINE]}... ({len(first_line) - MAX_LINE:,} more characters)"
     sys.stderr.write(f"error: {first_line}\n")
     return code
 
@@ -74,13 +84,32 @@ def _interrupted(args: list[str]) -> int:
     return _fail("interrupted", INTERRUPTED)
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a job scheduler, ``kill``) ends a command like Ctrl-C: checkpoints are written
+    on the way out, so ``--resume`` loses nothing, and the same one line is printed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("HWNAS_DEBUG"))
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         args = ["--help"]
     try:
-        result = app(args=args, prog_name="hwnas", standalone_mode=False)
+        with _terminate_as_interrupt():
+            result = app(args=args, prog_name="hwnas", standalone_mode=False)
     except typer.Exit as exc:
         if exc.exit_code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130), silently
             return _interrupted(args)

@@ -4,12 +4,8 @@ The options and helpers here are shared with `hwnas bench-proxies` (:mod:`hwnas.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,24 +103,6 @@ def _progress() -> Progress:
     )
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a job scheduler, ``kill``) ends scoring like Ctrl-C: the table is checkpointed
-    before the process exits, so ``--resume`` loses nothing that was scored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_scoring(
     space_name: str,
     archs: list[str],
@@ -157,7 +135,7 @@ def run_scoring(
         data=str(data_path) if data_path else None,
     )
     check_out_path(out)  # before a progress bar is drawn
-    with _terminate_as_interrupt(), _progress() as progress:
+    with _progress() as progress:
         task = progress.add_task("scoring", total=0, rate="")
         done = {"n": 0, "s": 0.0}
 

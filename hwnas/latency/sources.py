@@ -21,12 +21,13 @@ import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from hwnas.devices import Device, load_device
-from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageError
-from hwnas.io import clip, read_json, read_text
+from hwnas.errors import HwnasError, InvalidArchitecture, LatencyUnknown, UsageError, excerpt
+from hwnas.io import read_json, read_text
 from hwnas.latency.table import TABLE_KIND, Calibration, LatencyTable, table_path
 from hwnas.latency.timing import TimingStats, best_of_rounds
 from hwnas.spaces import DEFAULT_SPACE, get_space
@@ -107,7 +108,10 @@ class BlockLatencyTable(LatencySource):
         return math.fsum(stats.value_ms(est) for _, stats in self.block_latencies(space, arch, resolution=resolution))
 
     def predict_ms(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> float:
-        return self.calibration.apply(self.raw_ms(space, arch, resolution=resolution))
+        ms = self.calibration.apply(self.raw_ms(space, arch, resolution=resolution))
+        if not ms >= 0:  # a negative calibration offset on a tiny network: no answer rather than a bogus one
+            raise LatencyUnknown(f"latency table {self._where()} predicts {ms:.3f} ms after calibration")
+        return ms
 
     def _where(self) -> str:
         return str(self.table.path) if self.table.path is not None else f"of {self.table.device_name}"
@@ -141,14 +145,15 @@ class ArchLatencyTable(LatencySource):
         self.latency_ms: dict[str, float] = {}
         for text, value in latency_ms.items():
             key = _canonical(space, text, source)
-            ms = float(value)
+            ms = float(value) if isinstance(value, Real) and not isinstance(value, bool) else math.nan
             if not math.isfinite(ms) or ms <= 0:
                 raise UsageError(
-                    f"{source or 'latency table'}: latency of {text!r} must be a positive number, got {value!r}"
+                    f"{source or 'latency table'}: latency of {excerpt(text)} must be a positive number, "
+                    f"got {repr(value)[:80]}"
                 )
             if key in self.latency_ms and self.latency_ms[key] != ms:
                 raise UsageError(
-                    f"{source or 'latency table'}: {clip(text)} is the same architecture as an earlier row, "
+                    f"{source or 'latency table'}: {excerpt(text)} is the same architecture as an earlier row, "
                     f"with another latency ({self.latency_ms[key]:g} then {ms:g} ms); keep one row per architecture"
                 )
             self.latency_ms[key] = ms
@@ -178,10 +183,10 @@ class ArchLatencyTable(LatencySource):
             try:
                 ms = float(cell)
             except ValueError:
-                raise UsageError(f"{path} line {line}: {column} of {clip(arch)} is not a number: {cell!r}") from None
+                raise UsageError(f"{path} line {line}: {column} of {excerpt(arch)} is not a number: {cell!r}") from None
             if arch in values and values[arch] != ms:  # the last row must not silently win
                 raise UsageError(
-                    f"{path} line {line}: {clip(arch)} appears again with another {column} "
+                    f"{path} line {line}: {excerpt(arch)} appears again with another {column} "
                     f"({values[arch]:g} then {ms:g}); keep one row per architecture"
                 )
             values[arch] = ms

@@ -21,19 +21,20 @@ plain numbers in the JSON (never a pickle).
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from hwnas import __version__
 from hwnas.devices import REPO_ROOT, Device
-from hwnas.errors import HwnasError, UsageError
+from hwnas.errors import HwnasError, UsageError, excerpt
 from hwnas.io import atomic_write_json, read_json
-from hwnas.latency.timing import TimingStats
+from hwnas.latency.timing import ESTIMATORS, TimingStats
 from hwnas.records import (
     SCHEMA_VERSION,
     TABLE_KIND,
@@ -155,14 +156,13 @@ class LatencyTable:
                 f"{path} has schema version {data.get('schema_version')}; this hwnas reads "
                 f"{SCHEMA_VERSION} (re-run hwnas profile)"
             )
-        _check_structure(data, path)
-        try:
-            table = cls.from_json(data, path)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise UsageError(f"{path} is not a valid latency table ({what}); re-run hwnas profile") from None
-        _check_numbers(table, path)
-        return table
+        problem = layout_problem(data)
+        if problem is None:
+            try:
+                return cls.from_json(data, path)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problem = f"a field has the wrong type ({type(exc).__name__}: {exc})"
+        raise UsageError(f"latency table {path} is damaged: {problem} (re-run hwnas profile, or restore the file)")
 
     # ---- contents ----------------------------------------------------------------------------
     @property
@@ -264,6 +264,57 @@ class LatencyTable:
         return target
 
 
+_OBJECTS = ("device", "runtime", "host", "timing", "entries")
+_STATS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms")
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    """A finite JSON number (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A JSON value as the file has it, cut to ``limit`` characters."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def layout_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes a block table's JSON unusable, in words, or None.
+
+    Every latency must be a finite number >= 0: a NaN compares false to every budget and a
+    negative entry subtracts, so either could make a slow network look feasible."""
+    missing = [f.name for f in fields(TableHeader) if f.default is MISSING and f.default_factory is MISSING]
+    missing = [name for name in [*missing, "entries"] if name not in data]
+    if missing:
+        return f"missing {', '.join(repr(m) for m in missing)}"
+    for name in _OBJECTS:
+        if not isinstance(data[name], dict):
+            return f"{name!r} must be a JSON object, got {_shown(data[name])}"
+    if not isinstance(data["device"].get("name"), str) or not isinstance(data["space"], str):
+        return "'device.name' and 'space' must be strings"
+    for name in ("resolution", "num_classes"):
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+            return f"{name!r} must be a whole number from 1 to 100000, got {_shown(value)}"
+    if data["timing"].get("estimator", "median") not in ESTIMATORS:
+        return f"'timing.estimator' must be one of {', '.join(ESTIMATORS)}"
+    calibration = data.get("calibration")
+    if calibration:
+        if not isinstance(calibration, dict):
+            return f"'calibration' must be a JSON object, got {_shown(calibration)}"
+        scale, offset = calibration.get("scale"), calibration.get("offset_ms")
+        if not (_number(scale) and _number(offset) and scale > 0):
+            return "'calibration' needs a finite 'scale' above 0 and a finite 'offset_ms'"
+    for key, entry in data["entries"].items():
+        if not isinstance(entry, dict):
+            return f"entry {excerpt(key)} must be a JSON object, got {_shown(entry)}"
+        for name in _STATS:
+            if not (_number(entry.get(name)) and entry[name] >= 0):
+                return f"entry {excerpt(key)}: {name} must be a finite number >= 0, got {_shown(entry.get(name))}"
+    return None
+
+
 def identity_of(
     device_name: str,
     runtime: dict[str, Any],
@@ -290,35 +341,3 @@ def identity_of(
         "clock": clock,
         "estimator": estimator,
     }
-
-
-def _check_structure(data: Mapping[str, Any], path: Path) -> None:
-    """The shape a table must have before its records are built, each fault named."""
-    entries = data.get("entries")
-    if not isinstance(entries, Mapping):
-        raise UsageError(
-            f"{path}: 'entries' must be a JSON object of block key -> timing, "
-            f"got {'nothing' if entries is None else type(entries).__name__}"
-        )
-    bad = next((k for k, v in entries.items() if not isinstance(v, Mapping)), None)
-    if bad is not None:
-        raise UsageError(f"{path}: entry {bad!r} must be a JSON object of timings, got {entries[bad]!r:.60}")
-    device = data.get("device")
-    if not isinstance(device, Mapping) or not isinstance(device.get("name"), str):
-        raise UsageError(f"{path}: 'device' must be a JSON object with a 'name'")
-
-
-def _check_numbers(table: LatencyTable, path: Path) -> None:
-    """Every timing finite and >= 0 and the calibration a positive scale: a NaN or negative number
-    would otherwise predict a network faster than any and make it feasible."""
-    for key, entry in table.entries.items():
-        for name in ("median_ms", "p10_ms", "p90_ms"):
-            value = getattr(entry.stats, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise UsageError(f"{path}: entry {key!r}: {name} must be a finite number >= 0, got {value!r}")
-    cal = table.header.calibration
-    if not (math.isfinite(cal.scale) and cal.scale > 0 and math.isfinite(cal.offset_ms)):
-        raise UsageError(
-            f"{path}: calibration must have a finite scale > 0 and a finite offset, "
-            f"got {cal.scale!r} / {cal.offset_ms!r}"
-        )

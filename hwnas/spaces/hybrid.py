@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 
 from torch import nn
 
-from hwnas.errors import InvalidArchitecture, UsageError
+from hwnas.errors import InvalidArchitecture, UsageError, excerpt
 from hwnas.layers import entropy
 from hwnas.layers.blocks import ClassifierHead, ConvNeXtBlock, Downsample, InvertedBottleneck, Stem, TransformerEncoder
 from hwnas.layers.entropy import Field
@@ -55,8 +55,8 @@ NUM_STAGES = 4
 STEM_STRIDE = 4
 FFN_TYPES = ("mlp", "ibn", "convnext")
 _FFN_CODE = {"tm": "mlp", "ti": "ibn", "tc": "convnext"}
-_LAYER_RE = re.compile(r"^(ib|cn|ti|tc)([0-9]+)$|^(tm)$")
-_STAGE_RE = re.compile(r"^w(\d+)-e(\d+)(?:-q(\d+)-h(\d+))?$")
+_LAYER_RE = re.compile(r"^(ib|cn|ti|tc)([0-9]{1,3})$|^(tm)$")
+_STAGE_RE = re.compile(r"^w([0-9]{1,5})-e([0-9]{1,3})(?:-q([0-9]{1,5})-h([0-9]{1,3}))?$")  # ASCII digits, bounded
 
 
 def _layer_tokens(stage: int) -> tuple[str, ...]:
@@ -90,7 +90,7 @@ def _parse_layer(token: str) -> tuple[str, int | None, str | None]:
     """(block kind, kernel, ffn) of a layer token."""
     m = _LAYER_RE.match(token)
     if m is None:
-        raise InvalidArchitecture(f"layer {token!r} is not one of ib<k>, cn<k>, tm, ti<k>, tc<k>")
+        raise InvalidArchitecture(f"layer {excerpt(token)} is not one of ib<k>, cn<k>, tm, ti<k>, tc<k>")
     if m.group(3):
         return "transformer", None, "mlp"
     code, kernel = m.group(1), int(m.group(2))
@@ -254,14 +254,14 @@ class HybridSpace(SearchSpace[HybridArch]):
         return HybridArch(tuple(self._decode_stage(s, p) for s, p in enumerate(parts)))
 
     def _decode_stage(self, s: int, text: str) -> Stage:
-        where = f"stage {s + 1} ({text!r})"
+        where = f"stage {s + 1} ({excerpt(text)})"
         head, sep, body = text.partition(":")
         if not sep or not body:
             raise InvalidArchitecture(f"{where}: expected 'w<width>-e<expansion>...:<layer>,<layer>...'")
         m = _STAGE_RE.match(head)
         if m is None:
             raise InvalidArchitecture(
-                f"{where}: stage header {head!r} must look like 'w48-e4-q32-h2' ('w24-e4' in stage 1)"
+                f"{where}: stage header {excerpt(head)} must look like 'w48-e4-q32-h2' ('w24-e4' in stage 1)"
             )
         width, expansion = int(m.group(1)), int(m.group(2))
         qkv = int(m.group(3)) if m.group(3) else None
@@ -288,9 +288,9 @@ class HybridSpace(SearchSpace[HybridArch]):
         for token in layers:
             kind, kernel, _ = _parse_layer(token)
             if kernel is not None and kernel not in KERNELS:
-                raise InvalidArchitecture(f"{where}: layer {token!r} has kernel {kernel}, not in {KERNELS}")
+                raise InvalidArchitecture(f"{where}: layer {excerpt(token)} has kernel {kernel}, not in {KERNELS}")
             if token not in allowed:
-                raise InvalidArchitecture(f"{where}: {kind} layer {token!r} is not allowed in stage {s + 1}")
+                raise InvalidArchitecture(f"{where}: {kind} layer {excerpt(token)} is not allowed in stage {s + 1}")
         return Stage(width, expansion, layers, qkv, heads)
 
     # ---- networks ----------------------------------------------------------------------

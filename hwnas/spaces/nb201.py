@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from hwnas.errors import InvalidArchitecture
+from hwnas.errors import InvalidArchitecture, excerpt
 from hwnas.layers import entropy
 from hwnas.layers.entropy import RELU_SECOND_MOMENT, Field, Mix
 from hwnas.spaces import SPACES
@@ -80,7 +80,7 @@ def _edge_op(name: str, c: int) -> nn.Module:
         return ReLUConvBN(c, c, 3, 1)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    raise InvalidArchitecture(f"unknown NB201 operation {name!r}")
+    raise InvalidArchitecture(f"unknown NB201 operation {excerpt(name)}")
 
 
 class Cell(nn.Module):
@@ -227,22 +227,22 @@ class NB201Space(SearchSpace[NB201Arch]):
         groups = text.split("+")
         if len(groups) != 3:
             raise InvalidArchitecture(
-                f"NB201 arch string needs 3 '+'-separated node groups, got {len(groups)}: {text!r}"
+                f"NB201 arch string needs 3 '+'-separated node groups, got {len(groups)}: {excerpt(text)}"
             )
         ops: list[str] = []
         for node, group in enumerate(groups, start=1):
             if not (group.startswith("|") and group.endswith("|")):
-                raise InvalidArchitecture(f"node {node} group {group!r} must start and end with '|'")
+                raise InvalidArchitecture(f"node {node} group {excerpt(group)} must start and end with '|'")
             entries = group[1:-1].split("|")
             if len(entries) != node:
-                raise InvalidArchitecture(f"node {node} group {group!r} needs {node} inputs, got {len(entries)}")
+                raise InvalidArchitecture(f"node {node} group {excerpt(group)} needs {node} inputs, got {len(entries)}")
             for i, entry in enumerate(entries):
                 op, sep, src = entry.partition("~")
                 if not sep or src != str(i):
-                    raise InvalidArchitecture(f"node {node} entry {entry!r} must be 'op~{i}'")
+                    raise InvalidArchitecture(f"node {node} entry {excerpt(entry)} must be 'op~{i}'")
                 if op not in OPS:
                     raise InvalidArchitecture(
-                        f"node {node} entry {entry!r}: unknown operation {op!r} (known: {', '.join(OPS)})"
+                        f"node {node} entry {excerpt(entry)}: unknown operation {excerpt(op)} (known: {', '.join(OPS)})"
                     )
                 ops.append(op)
         return NB201Arch(tuple(ops))

@@ -206,14 +206,18 @@ def _set_entry(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 BAD_TABLES = [
-    ("no entries", _drop("entries"), "'entries' must be a JSON object of block key -> timing, got nothing"),
-    ("no device", _drop("device"), "'device' must be a JSON object with a 'name'"),
-    ("entries as a list", lambda t: t.__setitem__("entries", list(t["entries"].values())), "got list"),
-    ("a string entry", lambda t: t["entries"].__setitem__(FIRST_ENTRY, "fast"), "must be a JSON object of timings"),
-    ("a NaN entry", _set_entry("p10_ms", float("nan")), "p10_ms must be a finite number >= 0, got nan"),
-    ("a negative entry", _set_entry("median_ms", -2.0), "median_ms must be a finite number >= 0, got -2.0"),
-    ("a negative calibration", lambda t: t["calibration"].__setitem__("scale", -1.0), "finite scale > 0"),
-    ("an entry without its kind", lambda t: t["entries"][FIRST_ENTRY].pop("kind"), "missing field 'kind'"),
+    ("no entries", _drop("entries"), "missing 'entries'"),
+    ("no device", _drop("device"), "missing 'device'"),
+    (
+        "entries as a list",
+        lambda t: t.__setitem__("entries", list(t["entries"].values())),
+        "'entries' must be a JSON object",
+    ),
+    ("a string entry", lambda t: t["entries"].__setitem__(FIRST_ENTRY, "fast"), 'must be a JSON object, got "fast"'),
+    ("a NaN entry", _set_entry("p10_ms", float("nan")), "p10_ms must be a finite number >= 0"),
+    ("a negative entry", _set_entry("median_ms", -2.0), "median_ms must be a finite number >= 0, got -2"),
+    ("a negative calibration", lambda t: t["calibration"].__setitem__("scale", -1.0), "finite 'scale' above 0"),
+    ("an entry without its kind", lambda t: t["entries"][FIRST_ENTRY].pop("kind"), "KeyError: 'kind'"),
 ]
 
 

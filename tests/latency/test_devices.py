@@ -166,8 +166,6 @@ def test_ssh_options_that_could_run_a_local_command_are_refused(tmp_path, option
 
 
 def test_the_remote_python_is_quoted_for_the_remote_shell(tmp_path) -> None:
-    import shlex
-
     import yaml
 
     from hwnas.devices import load_device
@@ -181,7 +179,7 @@ def test_the_remote_python_is_quoted_for_the_remote_shell(tmp_path) -> None:
                 "connection": "ssh",
                 "ssh": {
                     "host": "127.0.0.1",
-                    "python": "$(touch PWNED)/python -X dev",
+                    "python": "'$(touch PWNED)/python' -X dev",
                     "options": ["StrictHostKeyChecking=accept-new"],
                 },
             }
@@ -194,7 +192,7 @@ def test_the_remote_python_is_quoted_for_the_remote_shell(tmp_path) -> None:
     out = subprocess.run(
         ["sh", "-c", f"printf '%s\\n' {python}"], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert out == shlex.split("$(touch PWNED)/python -X dev")
+    assert out == ["$(touch PWNED)/python", "-X", "dev"]
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -224,3 +222,17 @@ def test_a_devices_folder_in_the_current_directory_cannot_shadow_a_shipped_devic
     chosen = load_device("jetson")
     assert chosen.ssh is not None and chosen.ssh.host == "attacker.invalid"
     assert "comes from" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "python",
+    ["python3 -c 'import os'", "python3 -m http.server", "touch PWNED", "env python3", "python3 x.py", "python3 -W x"],
+)
+def test_the_remote_python_must_be_an_interpreter_with_interpreter_flags(tmp_path, python: str) -> None:
+    from hwnas.device_file import parse_device
+
+    data = {"name": "dev", "runtime": "onnxruntime", "connection": "ssh", "ssh": {"host": "h", "python": python}}
+    with pytest.raises(UsageError, match="'ssh.python' must be a Python interpreter"):
+        parse_device(data)
+    for ok in ("python3", "/opt/venv/bin/python3.11 -S -u", "python -X dev -I", "pypy3"):
+        parse_device({**data, "ssh": {"host": "h", "python": ok}})
