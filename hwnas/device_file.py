@@ -110,7 +110,7 @@ class Device:
 
 
 # ---- validation -----------------------------------------------------------------------------
-_TOP_FIELDS = {
+TOP_FIELDS = {
     "name",
     "description",
     "aliases",
@@ -125,8 +125,8 @@ _TOP_FIELDS = {
     "timing",
     "notes",
 }
-_SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
-_TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"}
+SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
+TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"}
 
 
 class _Checker:
@@ -224,7 +224,7 @@ def load_device_file(path: str | os.PathLike[str]) -> Device:
 def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str = "") -> Device:
     """Validate a device mapping (as read from YAML)."""
     top = _Checker(where, data)
-    top.unknown(_TOP_FIELDS)
+    top.unknown(TOP_FIELDS)
     name = top.string("name", required=True)
     assert name is not None
     if any(c in name for c in "/\\ ") or name.startswith("."):
@@ -248,7 +248,7 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         raise top.fail("ssh", "is only allowed with connection: ssh")
     timing_data = top.mapping("timing") or {}
     tc = _Checker(where, timing_data, "timing.")
-    tc.unknown(_TIMING_FIELDS)
+    tc.unknown(TIMING_FIELDS)
     defaults = TimingSettings()
     timing = TimingSettings(
         warmup_runs=tc.integer("warmup_runs", defaults.warmup_runs, minimum=0, maximum=100_000) or 0,
@@ -374,7 +374,7 @@ def _python_command(c: _Checker) -> str:
 
 def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
     c = _Checker(where, data, "ssh.")
-    c.unknown(_SSH_FIELDS)
+    c.unknown(SSH_FIELDS)
     host = c.string("host", required=True)
     assert host is not None
     key = c.string("key")

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hwnas import device_file
 from hwnas.cli.main import main
 from hwnas.device_file import parse_device
 from hwnas.devices import Device
@@ -165,21 +166,10 @@ ODD = st.one_of(
     st.lists(st.one_of(st.text(max_size=5), st.integers()), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
-TOP_FIELDS = [
-    "name",
-    "description",
-    "aliases",
-    "runtime",
-    "provider",
-    "precision",
-    "threads",
-    "batch_size",
-    "graph_optimization",
-    "connection",
-    "notes",
-]
-SSH_FIELDS = ["host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"]
-TIMING_FIELDS = ["warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"]
+# the device document's own field lists, so a new field is fuzzed without editing this file
+TOP_FIELDS = sorted(device_file.TOP_FIELDS - {"ssh", "timing"})
+SSH_FIELDS = sorted(device_file.SSH_FIELDS)
+TIMING_FIELDS = sorted(device_file.TIMING_FIELDS)
 BASE_DEVICE: dict[str, Any] = {"name": "fuzz", "runtime": "onnxruntime", "precision": "fp32", "threads": 1}
 
 
