@@ -5,7 +5,9 @@ Standard library only: this module runs on the device inside the runner zipapp.
 
 from __future__ import annotations
 
+import os
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -61,7 +63,22 @@ def import_runtime(module: str, package: str, hint: str) -> Any:
     try:
         return __import__(module, fromlist=["_"])
     except ImportError:
-        raise RuntimeMissing(f"{package} is not installed for {sys.executable} on this device ({hint})") from None
+        raise RuntimeMissing(
+            f"{package} is not installed for {sys.executable} on this device ({hint}{_managed_python_advice()})"
+        ) from None
+
+
+def _managed_python_advice() -> str:
+    """On a distribution-managed Python (PEP 668: Raspberry Pi OS, Debian 12, Ubuntu 23.04+) a
+    system-wide pip install is refused, so the hint must say to make a venv and use its python."""
+    marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+    if sys.prefix != sys.base_prefix or not os.path.exists(marker):
+        return ""
+    return (
+        "; this Python is managed by the OS and refuses system-wide pip installs: make a venv "
+        "(python3 -m venv ~/hwnas-venv && ~/hwnas-venv/bin/pip install ...) and set ssh.python in the "
+        "device file to its absolute path, e.g. /home/USER/hwnas-venv/bin/python3"
+    )
 
 
 def random_input(np: Any, shape: Sequence[int], dtype: str = "float32", seed: int = 0) -> Any:

@@ -40,6 +40,19 @@ def remote_path_expr(path: str) -> str:
     return shlex.quote(path)
 
 
+#: A Unix socket path holds at most 104 bytes on macOS (108 on Linux); ssh's %C is 40 more.
+SOCKET_PATH_MAX = 104
+
+
+def control_base() -> str | None:
+    """Where the connection's control socket goes: the temp dir if its path leaves room for the
+    socket name, else ``/tmp`` (macOS's ``$TMPDIR`` under /var/folders is too long for a socket)."""
+    base = tempfile.gettempdir()
+    if len(base) + len("/hw-xxxxxxxx/") + 40 < SOCKET_PATH_MAX:
+        return None
+    return "/tmp" if os.path.isdir("/tmp") else None
+
+
 class SSHConnection:
     """Commands and file uploads over one shared SSH connection; use as a context manager."""
 
@@ -62,7 +75,7 @@ class SSHConnection:
     def ssh_args(self) -> list[str]:
         """``ssh`` with every option of this connection, up to and including the host."""
         if self._control_dir is None:
-            self._control_dir = tempfile.TemporaryDirectory(prefix="hwnas-ssh-")
+            self._control_dir = tempfile.TemporaryDirectory(prefix="hw-", dir=control_base())
         s = self.settings
         args = [
             "ssh",
@@ -157,6 +170,12 @@ class SSHConnection:
     def error(self, what: str, returncode: int, stderr: str) -> DeviceError:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         detail = lines[-1] if lines else f"exit status {returncode}"
+        if "Host key verification failed" in stderr:
+            return DeviceError(
+                f"{self.destination}: could not {what}: host key verification failed (a board ssh has not seen "
+                "before: connect once by hand, or add StrictHostKeyChecking=accept-new to ssh.options"
+                f"{' in ' + self.device_file if self.device_file else ''})"
+            )
         if returncode == SSH_UNREACHABLE:
             fields = "ssh.host / ssh.user / ssh.port"
             where = f"set {fields} in {self.device_file}" if self.device_file else f"check {fields}"
