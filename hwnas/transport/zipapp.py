@@ -1,4 +1,5 @@
-"""The runner zipapp: ``hwnas.ondevice`` plus every registered runtime's ``device.py``, one file.
+"""The runner zipapp: ``hwnas.ondevice`` plus every registered runtime's ``device.py`` (and the modules
+of its own folder that it imports, e.g. ``tensorrt/trtexec.py``), one file.
 
 The archive mirrors the package paths (``hwnas/ondevice/...``,
 ``hwnas/runtimes/<name>/device.py``) with empty ``__init__.py`` files above them, so the
@@ -10,6 +11,7 @@ standard library's :mod:`zipapp`; runs on Python >= 3.8 with no install.
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib.util
 import io
@@ -40,17 +42,47 @@ def _source(module: str) -> Path:
     return Path(spec.origin)
 
 
+def _package_imports(module: str) -> list[str]:
+    """The modules of ``module``'s own package that it imports (top level or inside functions)."""
+    package = module.rsplit(".", 1)[0]
+    folder = _source(module).parent
+    found: list[str] = []
+    for node in ast.walk(ast.parse(_source(module).read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            rest = name[len(package) + 1 :] if name.startswith(package + ".") else ""
+            if rest and "." not in rest and (folder / f"{rest}.py").is_file():
+                found.append(name)
+    return found
+
+
+def _device_side(module: str) -> list[str]:
+    """``module`` and, transitively, the modules of its package it imports."""
+    todo, seen = [module], [module]
+    while todo:
+        for name in _package_imports(todo.pop()):
+            if name not in seen:
+                seen.append(name)
+                todo.append(name)
+    return seen
+
+
 def archive_members() -> dict[str, Path | None]:
     """Archive path -> source file (None: an empty ``__init__.py``), for the current runtime registry."""
     members: dict[str, Path | None] = {}
     ondevice = _source(ONDEVICE).parent
     for path in sorted(ondevice.glob("*.py")):
         members[f"hwnas/ondevice/{path.name}"] = path
-    for module in device_modules().values():
-        parts = module.split(".")
-        for depth in range(1, len(parts)):
-            members.setdefault("/".join(parts[:depth]) + "/__init__.py", None)
-        members["/".join(parts) + ".py"] = _source(module)
+    for device_module in device_modules().values():
+        for module in _device_side(device_module):
+            parts = module.split(".")
+            for depth in range(1, len(parts)):
+                members.setdefault("/".join(parts[:depth]) + "/__init__.py", None)
+            members["/".join(parts) + ".py"] = _source(module)
     members.setdefault("hwnas/__init__.py", None)
     return members
 

@@ -1,30 +1,35 @@
 """TensorRT on the device: engines built where they run, timed by CUDA events or ``trtexec``.
 
-An ONNX file is built into an engine (cached beside it, per precision and TensorRT build)
-with fp16 / int8 builder flags; a serialised ``.engine`` / ``.plan`` is timed as it is.
-Timing uses GPU compute time from CUDA events (tensorrt + cuda-python), or
-``trtexec --exportTimes`` where the Python bindings are missing (some Jetsons). int8
-engines built here get placeholder dynamic ranges: their speed is representative, their
-outputs are not. :func:`build_engine` is also what ``hwnas export --format tensorrt`` uses.
+An ONNX file is built into an engine (cached beside it, per precision and TensorRT build);
+a serialised ``.engine`` / ``.plan`` is timed as it is. TensorRT 10 sets precision with
+builder flags (int8 engines built here get placeholder dynamic ranges: their speed is
+representative, their outputs are not); TensorRT 11 builds strongly typed networks from a
+model that carries its precision (``precision.py``). Timing uses GPU compute time from CUDA
+events (tensorrt + cuda-python + numpy, and a driver that answers), else
+``trtexec --exportTimes`` (``trtexec.py``). :func:`build_engine` is also what
+``hwnas export --format tensorrt`` uses.
 
 Standard library + tensorrt, cuda-python and numpy only: packed into the runner zipapp.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import math
 import os
-import re
 import shutil
 import subprocess
-import tempfile
 import time
 from typing import Any
 
 from hwnas.ondevice.core import RuntimeMissing, import_runtime, measured, random_input, read_first, timed_runs
+from hwnas.runtimes.tensorrt import trtexec
+from hwnas.runtimes.tensorrt.precision import check_strongly_typed, generation, major, network_plan, onnx_facts
 
-TRTEXEC_PATHS = ("/usr/src/tensorrt/bin/trtexec", "/usr/local/tensorrt/bin/trtexec", "/opt/tensorrt/bin/trtexec")
+JETSON_HINT = (
+    "NVIDIA's pip wheels do not support Jetson: there, install JetPack's apt packages "
+    "(nvidia-tensorrt, or python3-libnvinfer), which ship trtexec at /usr/src/tensorrt/bin"
+)
 
 
 def tensorrt_python() -> tuple[Any, Any]:
@@ -43,39 +48,66 @@ def tensorrt_python() -> tuple[Any, Any]:
     return trt, cudart
 
 
-def _trtexec() -> str | None:
-    found = shutil.which("trtexec")
-    if found:
-        return found
-    for path in TRTEXEC_PATHS:
-        if os.access(path, os.X_OK):
-            return path
+def cuda_major() -> int:
+    """The CUDA toolkit's major version on this device (``/usr/local/cuda/version.json``), 0 when unknown."""
+    try:
+        with open("/usr/local/cuda/version.json") as fh:
+            return major(json.load(fh)["cuda"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def cuda_python_hint() -> str:
+    """``pip install 'cuda-python==<CUDA major>.*'``: cuda-python's major must match the CUDA major."""
+    n = cuda_major()
+    pinned = f"pip install 'cuda-python=={n}.*' (this device has CUDA {n})" if n else "pip install 'cuda-python==12.*'"
+    return (
+        f"{pinned}; cuda-python's major must match CUDA's: 12.x for CUDA 12 (JetPack 6), 11.x for CUDA 11.4 "
+        f"(JetPack 5), 13.x needs driver 580+. {JETSON_HINT}"
+    )
+
+
+def driver_problem(cudart: Any) -> str | None:
+    """Why cuda-python cannot reach a GPU (``cudaGetDeviceCount`` fails or finds none), None when it can."""
+    try:
+        err, count = cudart.cudaGetDeviceCount()
+    except Exception as exc:  # a driver that cannot initialise, a binding/driver mismatch
+        return f"cudaGetDeviceCount raised {type(exc).__name__}: {exc}"
+    if int(err) != 0:
+        return f"cudaGetDeviceCount returned {err}"
+    if int(count) < 1:
+        return "cudaGetDeviceCount found no CUDA device"
     return None
 
 
-def _require_trtexec() -> str:
-    exe = _trtexec()
-    if exe is None:
-        raise RuntimeMissing("trtexec is not on this device (JetPack ships it in /usr/src/tensorrt/bin)")
-    return exe
+def python_problem() -> str | None:
+    """Why the python mode (tensorrt + cuda-python + numpy + a reachable GPU) cannot run, None when it can."""
+    trt, cudart = tensorrt_python()
+    if trt is None:
+        return "the tensorrt Python package does not import"
+    if cudart is None:
+        return f"TensorRT's Python bindings import but cuda-python does not ({cuda_python_hint()})"
+    if importlib.util.find_spec("numpy") is None:
+        return "TensorRT's Python bindings import but numpy does not (pip install numpy)"
+    problem = driver_problem(cudart)
+    return f"tensorrt and cuda-python import, but {problem}" if problem else None
 
 
 def _tensorrt_mode(options: dict[str, Any]) -> str:
-    """``python`` (tensorrt + cuda-python) or ``trtexec``; ``options['trt_mode']`` may force one."""
+    """``python`` (tensorrt + cuda-python + numpy, driver probed) or ``trtexec``; ``options['trt_mode']``
+    may force one. Python bindings that cannot reach a GPU fall back to trtexec when it is there."""
     want = options.get("trt_mode") or "auto"
-    trt, cudart = tensorrt_python()
-    if want in ("auto", "python") and trt is not None and cudart is not None:
+    problem = python_problem() if want in ("auto", "python") else "trt_mode is trtexec"
+    if problem is None:
         return "python"
-    if want in ("auto", "trtexec") and _trtexec():
+    if want in ("auto", "trtexec") and trtexec.find():
         return "trtexec"
-    if trt is not None and cudart is None:
-        raise RuntimeMissing(
-            "TensorRT's Python bindings import but cuda-python does not (pip install cuda-python), "
-            "and no trtexec was found"
-        )
+    if want == "python":
+        raise RuntimeMissing(f"trt_mode is python, but {problem}")
     raise RuntimeMissing(
-        "neither the tensorrt Python package nor trtexec is on this device (pip install "
-        "'hwnas[tensorrt]' on a machine with an NVIDIA GPU; JetPack ships both)"
+        f"TensorRT cannot time here: {problem}, and no trtexec was found (not on PATH nor in "
+        f"{', '.join(trtexec.TRTEXEC_PATHS)}). On a GPU machine: pip install 'hwnas[tensorrt]' and "
+        f"{cuda_python_hint()}"
     )
 
 
@@ -85,15 +117,6 @@ def _cuda(result: Any) -> Any:
         raise RuntimeError(f"CUDA call failed: {err}")
     values = result[1:]
     return values[0] if len(values) == 1 else (values or None)
-
-
-def _is_engine(path: str) -> bool:
-    """A serialised engine (``hwnas export --format tensorrt``) is timed as it is, not rebuilt."""
-    return path.endswith((".engine", ".plan"))
-
-
-def _engine_path(onnx_path: str, precision: str, version: str) -> str:
-    return f"{onnx_path}.{precision}.trt{version}.engine"
 
 
 def _placeholder_int8_ranges(trt: Any, network: Any) -> None:
@@ -110,32 +133,45 @@ def _placeholder_int8_ranges(trt: Any, network: Any) -> None:
                 tensor.set_dynamic_range(-4.0, 4.0)
 
 
-def build_engine(onnx_path: str, engine_path: str, precision: str, placeholder_ranges: bool = True) -> str:
-    """Parse the ONNX file and build a serialised engine with the precision flags (atomic write).
+def _has_fp16(trt: Any, network: Any) -> bool:
+    """Whether a parsed (strongly typed) network computes anything in fp16."""
+    tensors = [network.get_input(i) for i in range(network.num_inputs)]
+    for li in range(network.num_layers):
+        layer = network.get_layer(li)
+        tensors += [layer.get_output(oi) for oi in range(layer.num_outputs)]
+    return any(t.dtype == trt.float16 for t in tensors)
 
-    ``placeholder_ranges=False`` for an int8 graph that carries its own Q/DQ scales
-    (explicit quantisation, e.g. ``hwnas export``'s calibrated engines)."""
+
+def build_engine(onnx_path: str, engine_path: str, precision: str, placeholder_ranges: bool = True) -> str:
+    """Parse the ONNX file and build a serialised engine for ``precision`` (atomic write).
+
+    TensorRT 10: builder flags (and, for int8, placeholder ranges unless
+    ``placeholder_ranges=False``: an int8 graph that carries its own Q/DQ scales, e.g.
+    ``hwnas export``'s calibrated engines). TensorRT 11: a strongly typed network, so the
+    ONNX must carry the precision (an fp16 copy, or Q/DQ for int8); else a clear error."""
     trt, _ = tensorrt_python()
     if trt is None:
-        raise RuntimeMissing("the tensorrt Python package is not installed (pip install tensorrt)")
+        raise RuntimeMissing(f"the tensorrt Python package is not installed (pip install tensorrt; {JETSON_HINT})")
+    strongly_typed = major(trt.__version__) >= 11
+    qdq, fp16 = onnx_facts(onnx_path) if strongly_typed else (False, False)
+    if strongly_typed and precision == "int8":
+        check_strongly_typed(precision, onnx_path, qdq, fp16, f"TensorRT {trt.__version__}")
+    net_flags, builder_flags, ranges = network_plan(trt, precision, placeholder_ranges)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    flags = 0
-    if int(trt.__version__.split(".")[0]) < 10:  # explicit batch is the only mode from TensorRT 10 on
-        flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    network = builder.create_network(flags)
+    network = builder.create_network(net_flags)
     parser = trt.OnnxParser(network, logger)
     with open(onnx_path, "rb") as fh:
         if not parser.parse(fh.read()):
             first = parser.get_error(0) if parser.num_errors else "unknown parser error"
             raise RuntimeError(f"TensorRT could not parse {onnx_path}: {first}")
+    if strongly_typed and precision == "fp16":
+        check_strongly_typed(precision, onnx_path, qdq, fp16 or _has_fp16(trt, network), f"TensorRT {trt.__version__}")
     config = builder.create_builder_config()
-    if precision in ("fp16", "int8"):
-        config.set_flag(trt.BuilderFlag.FP16)
-    if precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
-        if placeholder_ranges:
-            _placeholder_int8_ranges(trt, network)
+    for name in builder_flags:
+        config.set_flag(getattr(trt.BuilderFlag, name))
+    if ranges:
+        _placeholder_int8_ranges(trt, network)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise RuntimeError(f"TensorRT failed to build an engine for {onnx_path}")
@@ -153,7 +189,7 @@ def _measure_tensorrt_python(
     np = import_runtime("numpy", "numpy", "pip install numpy")
     precision = options.get("precision") or "fp16"
     t0 = time.perf_counter()
-    engine_file = path if _is_engine(path) else _engine_path(path, precision, trt.__version__)
+    engine_file = path if trtexec.is_engine(path) else trtexec.engine_path(path, precision, trt.__version__)
     if not os.path.exists(engine_file):
         build_engine(path, engine_file, precision)
     logger = trt.Logger(trt.Logger.WARNING)
@@ -205,72 +241,10 @@ def _measure_tensorrt_python(
     return measured(samples, timed_s, load_s + warm_s)
 
 
-def _trtexec_version(exe: str) -> str:
-    try:
-        out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    m = re.search(r"TensorRT v(\d+)", out)
-    if not m:
-        return "unknown"
-    n = int(m.group(1))
-    if n >= 100000:  # v100300 -> 10.3.0
-        return f"{n // 10000}.{(n // 100) % 100}.{n % 100}"
-    return f"{n // 1000}.{(n // 100) % 10}.{n % 100}"  # v8601 -> 8.6.1
-
-
-def _measure_trtexec(
-    path: str, input_shape: list[int], options: dict[str, Any], timing: dict[str, Any]
-) -> dict[str, Any]:
-    """GPU compute time per inference from ``trtexec --exportTimes`` (the Jetson fallback)."""
-    exe = _require_trtexec()
-    precision = options.get("precision") or "fp16"
-    engine_file = path if _is_engine(path) else _engine_path(path, precision, "exec-" + _trtexec_version(exe))
-    fd, times_file = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    cmd = [exe]
-    if os.path.exists(engine_file):
-        cmd.append("--loadEngine=" + engine_file)
-    else:
-        cmd += ["--onnx=" + path, "--saveEngine=" + engine_file]
-        if precision in ("fp16", "int8"):
-            cmd.append("--fp16")
-        if precision == "int8":
-            cmd.append("--int8")
-    cmd += [
-        f"--warmUp={max(1, int(1000 * float(timing['warmup_s'])))}",
-        f"--iterations={max(1, int(timing['min_runs']))}",
-        f"--duration={max(1, math.ceil(float(timing['min_time_s'])))}",
-        "--avgRuns=1",
-        "--useSpinWait",
-        "--noDataTransfers",
-        "--exportTimes=" + times_file,
-    ]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-        if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr).strip().splitlines()
-            raise RuntimeError(f"trtexec failed (exit {proc.returncode}): {tail[-1] if tail else ''}")
-        with open(times_file) as fh:
-            times = json.load(fh)
-    finally:
-        os.unlink(times_file)
-    wall = time.perf_counter() - t0
-    samples = [
-        float(t["computeMs"]) if "computeMs" in t else float(t["endComputeMs"]) - float(t["startComputeMs"])
-        for t in times
-    ]
-    if not samples:
-        raise RuntimeError("trtexec reported no timed iterations")
-    timed_s = sum(samples) / 1000.0
-    return measured(samples, timed_s, max(0.0, wall - timed_s))
-
-
 def measure(path: str, input_shape: list[int], options: dict[str, Any], timing: dict[str, Any]) -> dict[str, Any]:
     if _tensorrt_mode(options) == "python":
         return _measure_tensorrt_python(path, input_shape, options, timing)
-    return _measure_trtexec(path, input_shape, options, timing)
+    return trtexec.measure(path, input_shape, options, timing)
 
 
 def _gpu_name() -> str | None:
@@ -290,15 +264,18 @@ def _gpu_name() -> str | None:
 
 
 def describe(options: dict[str, Any]) -> dict[str, Any]:
+    """The runtime's row in the table: TensorRT version and its API generation (10: builder flags,
+    11: strongly typed), the mode (python or trtexec), precision, GPU and timer."""
     mode = _tensorrt_mode(options)
     if mode == "python":
         trt, _ = tensorrt_python()
         version = trt.__version__
     else:
-        version = _trtexec_version(_require_trtexec())
+        version, _gen = trtexec.info(trtexec.require())
     return {
         "name": "tensorrt",
         "version": version,
+        "generation": generation(version),
         "mode": mode,
         "precision": options.get("precision") or "fp16",
         "gpu": _gpu_name(),

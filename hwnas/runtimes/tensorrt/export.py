@@ -20,6 +20,8 @@ from hwnas.devices import Device
 from hwnas.errors import HwnasError, MissingDependency
 from hwnas.export.base import ArtifactReport, ArtifactWriter, ExportContext
 from hwnas.runtimes.tensorrt.device import build_engine, tensorrt_python
+from hwnas.runtimes.tensorrt.fp16 import write_fp16
+from hwnas.runtimes.tensorrt.precision import major
 
 INSTALL_HINT = "pip install 'hwnas[tensorrt]' on a machine with an NVIDIA GPU"
 
@@ -96,6 +98,9 @@ class TensorRTWriter(ArtifactWriter):
             qdq = ctx.scratch / "static.qdq.onnx"
             checks["quantization"] = quantize_qdq(source, qdq, ctx.calibration, ctx.scratch, symmetric=True)
             source = qdq
+        elif precision == "fp16" and major(trt.__version__) >= 11:  # strongly typed: the model carries fp16
+            source = write_fp16(source, ctx.scratch / "static.fp16.onnx")
+            checks["strongly_typed"] = True
         file_name = f"model.{precision}.engine"
         path = ctx.out_dir / file_name
         try:
