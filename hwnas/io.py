@@ -49,6 +49,25 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def missing_folders(path: str | os.PathLike[str]) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, innermost first (what a failed job must remove)."""
+    missing = []
+    folder = Path(path)
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first) while they are empty; stop at the first that holds something."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def read_text(path: str | os.PathLike[str], *, label: str = "") -> str:
     """A text file as UTF-8 (a leading byte-order mark is dropped, as spreadsheets write one).
 

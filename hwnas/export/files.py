@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hwnas.errors import UsageError
+from hwnas.io import missing_folders, remove_empty_folders
 
 #: The file every export writes last; its presence marks a folder as an hwnas export.
 CARD_FILE = "model_card.json"
@@ -51,11 +52,7 @@ def staged_directory(out: Path, *, overwrite: bool) -> Iterator[Path]:
     """Yield an empty staging folder beside ``out``; on success it becomes ``out``, on failure it is deleted."""
     out = Path(os.path.abspath(out))
     check_destination(out, overwrite=overwrite)
-    created: list[Path] = []
-    parent = out.parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
+    created = missing_folders(out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     stage.chmod(0o755)  # mkdtemp's 0700 would leak into the published folder
@@ -71,11 +68,7 @@ def staged_directory(out: Path, *, overwrite: bool) -> Iterator[Path]:
             stage.rename(out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
-        for folder in created:  # innermost first
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        remove_empty_folders(created)
         raise
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.errors import UsageError
+from hwnas.io import missing_folders, remove_empty_folders
 from hwnas.search.engine import Phase, SearchConfig, SearchEngine, SearchState
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
 from hwnas.search.scoring import ProxyScorer
@@ -46,12 +47,12 @@ def run_search(
         if on_step is not None:
             on_step(st, phase)
 
-    created = _missing_parents(run_dir.path)
+    created = missing_folders(run_dir.path)
     run_dir.path.mkdir(parents=True, exist_ok=True)
     try:
         state = engine.run(step_done)
     except BaseException:
-        _remove_if_empty(created)  # a search that failed before its first checkpoint leaves no folder
+        remove_empty_folders(created)  # a search that failed before its first checkpoint leaves no folder
         raise
     run_dir.save_checkpoint(config, state)
     winner = engine.winner()
@@ -78,20 +79,3 @@ def run_search(
         state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms, run_dir.path / "pareto.png"
     )
     return {"best": best.to_json(), "run": run, "out": str(run_dir.path)}
-
-
-def _missing_parents(path: Path) -> list[Path]:
-    """``path`` and its ancestors that do not exist yet, innermost first."""
-    missing = []
-    while not path.exists():
-        missing.append(path)
-        path = path.parent
-    return missing
-
-
-def _remove_if_empty(folders: list[Path]) -> None:
-    for folder in folders:  # innermost first; stops at the first one that holds something
-        try:
-            folder.rmdir()
-        except OSError:
-            return
