@@ -78,6 +78,14 @@ def search(
         typer.Option("--proxy", help="single / random: the one proxy (--proxy alone means --strategy single)."),
     ] = None,
     cycles: Annotated[int | None, typer.Option("--cycles", help="cyclic: topology+size cycles (default 3).")] = None,
+    initial_samples: Annotated[
+        int | None,
+        typer.Option(
+            "--initial-samples",
+            help="cyclic: random feasible archs to start from, the best by the winner rule "
+            "(default: the population on a space with size genes, 0 otherwise).",
+        ),
+    ] = None,
     evaluations: Annotated[
         int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")
     ] = None,
@@ -131,6 +139,7 @@ def search(
         skip_weight=skip_weight,
         budget_weight=budget_weight,
         cycles=cycles,
+        initial_samples=initial_samples,
         population=population,
         tournament=tournament,
     )

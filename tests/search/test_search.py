@@ -51,13 +51,23 @@ def test_phases_alternate_and_split_the_budget() -> None:
         space="hybrid", constraints=Constraints(5.0), strategy=make_strategy("cyclic", cycles=2), evaluations=101
     )
     phases = plan_phases(config, get_space("hybrid"))
+    # a space with size genes starts from the best of a random sample by the winner rule
+    initial, phases = phases[0], phases[1:]
+    assert (initial.name, initial.operator, initial.budget) == ("initial", "sample", 25)
+    assert initial.fitness == make_strategy("cyclic").winner_fitness(get_space("hybrid"))
     assert [p.name for p in phases] == ["topology", "size", "topology", "size"]
     assert [p.fitness.proxies for p in phases] == [("es",), ("logsynflow",)] * 2
     assert [p.operator for p in phases] == ["topology", "size"] * 2
-    assert sum(p.budget for p in phases) == 101
+    assert initial.budget + sum(p.budget for p in phases) == 101
+    unsampled = SearchConfig(
+        space="hybrid", constraints=Constraints(5.0), strategy=make_strategy("cyclic", initial_samples=0)
+    )
+    assert plan_phases(unsampled, get_space("hybrid"))[0].name == "topology"
+    tiny = SearchConfig(space="hybrid", constraints=Constraints(5.0), evaluations=1)
+    assert [p.name for p in plan_phases(tiny, get_space("hybrid"))] == ["topology"]  # never all sampling
     nb201 = plan_phases(SearchConfig(space="nb201", constraints=Constraints()), get_space("nb201"))
     assert {p.operator for p in nb201} == {"topology"}  # no size genes: both phases evolve the cell
-    assert [p.name for p in nb201[:2]] == ["topology", "joint"]
+    assert [p.name for p in nb201[:2]] == ["topology", "joint"]  # and no initial sample (docs/search.md)
     assert nb201[1].fitness == make_strategy("cyclic").winner_fitness(get_space("nb201"))
     single = plan_phases(
         SearchConfig(space="nb201", constraints=Constraints(), strategy=make_strategy("single", proxy="sed")),

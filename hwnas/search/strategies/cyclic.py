@@ -51,11 +51,15 @@ class Cyclic(Strategy):
     topology_weight: float = DEFAULT_TOPOLOGY_WEIGHT
     skip_weight: float = DEFAULT_SKIP_WEIGHT
     budget_weight: float = DEFAULT_BUDGET_WEIGHT
+    initial_samples: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.cycles, int) or self.cycles < 1:
             raise UsageError(f"--cycles must be a whole number of at least 1, got {self.cycles!r}")
+        samples = self.initial_samples
+        if samples is not None and (not isinstance(samples, int) or isinstance(samples, bool) or samples < 0):
+            raise UsageError(f"--initial-samples must be a whole number >= 0, got {self.initial_samples!r}")
         for option, value in (
             ("topology-weight", self.topology_weight),
             ("skip-weight", self.skip_weight),
@@ -81,7 +85,17 @@ class Cyclic(Strategy):
             )
         )
 
+    def initial_sample_count(self, space: SearchSpace[Any]) -> int:
+        """Random feasible archs the search starts from: the population on a space with size
+        genes (else its size phases cannot grow a small random start to the budget in time),
+        none on a space without them (on NB201 the sample cost more than it found)."""
+        if self.initial_samples is not None:
+            return self.initial_samples
+        return self.population if has_size_genes(space) else 0
+
     def phases(self, space: SearchSpace[Any], evaluations: int) -> list[Phase]:
+        initial = min(self.initial_sample_count(space), max(0, evaluations - 1))
+        evaluations -= initial
         topology: Fitness = ProxyFitness(self.topology_proxy)
         second: tuple[str, str, Fitness]
         if has_size_genes(space):
@@ -93,7 +107,8 @@ class Cyclic(Strategy):
             kinds.append(("topology", cycle, "topology", topology))
             kinds.append((second[0], cycle, second[1], second[2]))
         budgets = split_budget(evaluations, len(kinds))
-        return [
+        start = [Phase("initial", 0, "sample", self.winner_rule, initial)] if initial else []
+        return start + [
             Phase(name, cycle, op, fit, b) for (name, cycle, op, fit), b in zip(kinds, budgets, strict=True) if b > 0
         ]
 
