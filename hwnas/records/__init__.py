@@ -23,8 +23,8 @@ from __future__ import annotations
 from hwnas.records.base import SCHEMA_VERSION, Json
 from hwnas.records.card import CARD_VERSION, ArtifactCard, Int8Speedup, LatencyCheck, ModelCard
 from hwnas.records.latency import (
-    TABLE_KIND,
     SOURCES,
+    TABLE_KIND,
     Calibration,
     FewShot,
     ProfileLog,

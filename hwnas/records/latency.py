@@ -188,14 +188,15 @@ class ValidationSample:
     measured_p90_ms: float
     round_medians_ms: tuple[float, ...]
     round_p10_ms: tuple[float, ...]
+    predicted_share: float | None = None  # of the sum of blocks, from predicted entries (few-shot tables)
 
     def to_json(self) -> Json:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = omit_none({f.name: getattr(self, f.name) for f in fields(self)}, "predicted_share")
         return {**out, "round_medians_ms": list(self.round_medians_ms), "round_p10_ms": list(self.round_p10_ms)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ValidationSample:
-        kw = {f.name: data[f.name] for f in fields(cls)}
+        kw = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         return cls(
             **{**kw, "round_medians_ms": tuple(kw["round_medians_ms"]), "round_p10_ms": tuple(kw["round_p10_ms"])}
         )
@@ -215,9 +216,11 @@ class Validation:
     calibrated: Mapping[str, Any]
     plot: str
     samples: tuple[ValidationSample, ...]
+    #: few-shot tables: figures for re-timed measured / predicted entries and for networks by predicted share
+    by_source: Mapping[str, Any] | None = None
 
     def to_json(self) -> Json:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = omit_none({f.name: plain(getattr(self, f.name)) for f in fields(self)}, "by_source")
         return {
             **out,
             "uncalibrated": dict(self.uncalibrated),
@@ -229,7 +232,7 @@ class Validation:
     def from_json(cls, data: Mapping[str, Any] | None) -> Validation | None:
         if not data:
             return None
-        kw = {f.name: plain(data[f.name]) for f in fields(cls)}
+        kw = {f.name: plain(data[f.name]) for f in fields(cls) if f.name in data}
         return cls(**{**kw, "samples": tuple(ValidationSample.from_json(s) for s in data["samples"])})
 
 
