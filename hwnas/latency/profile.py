@@ -227,7 +227,14 @@ def profile_device(
         description = target.describe()
         table = open_table(path, dev, description, sp, r, k, len(all_keys), resume=resume and not overwrite)
         timer = BlockTimer(
-            target, table, path, sp, all_keys, work_dir=work_dir, on_block=on_block, checkpoint_every_s=checkpoint_every_s
+            target,
+            table,
+            path,
+            sp,
+            all_keys,
+            work_dir=work_dir,
+            on_block=on_block,
+            checkpoint_every_s=checkpoint_every_s,
         )
         present = sum(min(table.rounds_done(s.key), timer.rounds) for s in specs)
         timer.total, timer.done = len(specs) * timer.rounds, present
