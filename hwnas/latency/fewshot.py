@@ -25,7 +25,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +82,14 @@ def check_budget(budget: int | None, budget_s: float | None) -> None:
 
 
 def load_prior(path: str | os.PathLike[str], space: SearchSpace, resolution: int, num_classes: int) -> LatencyTable:
-    """The prior table, which must price every block of the same space, resolution and head."""
-    prior = LatencyTable.load(path)
+    """The prior table, which must price every block of the same space, resolution and head
+    (anything else is a usage error: the prior is an argument the user gave)."""
+    if not Path(path).is_file():
+        raise UsageError(f"--prior {path} does not exist")
+    try:
+        prior = LatencyTable.load(path)
+    except HwnasError as exc:
+        raise UsageError(f"--prior {path} is not a usable block latency table: {exc}") from None
     if (prior.space_name, prior.resolution, prior.num_classes) != (space.name, resolution, num_classes):
         raise UsageError(
             f"prior {path} covers space {prior.space_name!r} at {prior.resolution} px with {prior.num_classes} "
@@ -205,6 +211,7 @@ def profile_fewshot(
     model = _fit_and_predict(table, by_key, features, prior_all, prior_table, prior_path, budget, budget_s, seed)
     table.with_progress(all_keys, rounds)
     table.save(path)
+    profile = replace(profile, entries=len(table.entries), complete=table.complete)
     report = None
     if networks and table.complete:
         phase(f"timing {networks} whole networks for the calibration")

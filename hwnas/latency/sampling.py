@@ -1,7 +1,8 @@
 """Which blocks a few-shot profile times: cover the space first, then where the model is least sure.
 
-1. *Coverage*: one block per (kind, input shape) group, the group's medoid, largest groups
-   first, so every kind at every stage and width is anchored by a measurement; then
+1. *Coverage*: one block per (kind, input shape) group, the group's medoid, the kinds in
+   turn (largest groups first within a kind), so every kind at every stage and width is
+   anchored by a measurement, and a small budget still sees every kind; then
    farthest-point picks in the standardised feature space (the prior's log latency
    included) until :data:`COVER_SHARE` of the budget is spent. Deterministic: the same
    space and prior give the same order, so an interrupted run resumes the same plan.
@@ -36,10 +37,17 @@ def coverage_order(specs: Sequence[BlockSpec], rows: Sequence[Sequence[float]]) 
     groups: dict[tuple[str, tuple[int, ...]], list[int]] = {}
     for i, spec in enumerate(specs):
         groups.setdefault((spec.kind, tuple(spec.input_shape)), []).append(i)
+    by_kind: dict[str, list[list[int]]] = {}
+    for (kind, _), members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        by_kind.setdefault(kind, []).append(members)
+    kinds = sorted(by_kind, key=lambda kind: (-sum(map(len, by_kind[kind])), kind))
     order: list[int] = []
-    for _, members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
-        centre = z[members].mean(axis=0)
-        order.append(min(members, key=lambda i: (float(np.sum((z[i] - centre) ** 2)), specs[i].key)))
+    for depth in range(max(len(g) for g in by_kind.values())):  # kinds in turn: a small budget still sees each
+        for kind in kinds:
+            if depth < len(by_kind[kind]):
+                members = by_kind[kind][depth]
+                centre = z[members].mean(axis=0)
+                order.append(min(members, key=lambda i: (float(np.sum((z[i] - centre) ** 2)), specs[i].key)))
     chosen = np.zeros(len(specs), dtype=bool)
     chosen[order] = True
     nearest = np.min(((z[:, None, :] - z[None, order, :]) ** 2).sum(axis=2), axis=1)
