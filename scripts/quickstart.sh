@@ -14,9 +14,24 @@ mkdir -p "$OUT"
 echo "== devices" >&2
 "$HWNAS" devices
 
-if [ ! -f latency_tables/host-cpu.json ]; then
+if [ ! -f latency_tables/host-cpu.json ] && [ ! -f latency_tables/local/host-cpu.json ]; then
   echo "== no host-cpu latency table: profiling this CPU (every block of the hybrid space)" >&2
   "$HWNAS" profile --device host-cpu --resume
+fi
+
+# The committed table was measured on another machine. The probe (run by `hwnas devices` above and
+# cached for 15 minutes) compares the fingerprint and re-times 8 blocks; when the table does not
+# describe this CPU, a few-shot table is built here with the committed one as prior, in
+# latency_tables/local/ (git-ignored; the lookup prefers it), and the committed file is left alone.
+# HWNAS_ADAPT_BUDGET blocks (default 150, bounded by HWNAS_ADAPT_S seconds, default 150).
+if [ -f latency_tables/host-cpu.json ]; then
+  DESCRIBES="$("$HWNAS" probe --device host-cpu --json | "$HWNAS_VENV/bin/python" -c \
+    'import json,sys; c=json.load(sys.stdin); d=c["drift"]; print(int(c["describes_this_machine"]), d and format(d, "+.0%"))')"
+  if [ "${DESCRIBES%% *}" = 0 ]; then
+    echo "== the host-cpu table does not describe this machine (drift ${DESCRIBES#* }): a few-shot table here" >&2
+    "$HWNAS" profile --device host-cpu --budget "${HWNAS_ADAPT_BUDGET:-150}" --budget-s "${HWNAS_ADAPT_S:-150}" \
+      --prior latency_tables/host-cpu.json --output latency_tables/local/host-cpu.json --overwrite
+  fi
 fi
 
 echo "== cyclic search (Entropic Score <-> LogSynflow) on host-cpu under ${LATENCY_MS} ms" >&2

@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt, SeedOpt, SpaceOpt
+from hwnas.cli.options import JsonOpt, NoProbeOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE, list_devices, load_device
 from hwnas.errors import UsageError
@@ -44,7 +44,7 @@ ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupt
 
 
 @contextlib.contextmanager
-def _progress(label: str) -> Iterator[Progress]:
+def progress_bar(label: str) -> Iterator[Progress]:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -58,8 +58,10 @@ def _progress(label: str) -> Iterator[Progress]:
         yield progress
 
 
-def devices(json_out: JsonOpt = False) -> None:
-    """List the devices (devices/*.yaml) with their runtime and whether a latency table exists."""
+def devices(no_probe: NoProbeOpt = False, json_out: JsonOpt = False) -> None:
+    """List the devices (devices/*.yaml) with their runtime, whether a latency table exists and,
+    for local devices, whether it describes this machine (a probe re-times a few of its blocks)."""
+    from hwnas.latency.probe import check_table, probe_disabled
     from hwnas.latency.table import LatencyTable, table_path
 
     hybrid = get_space(DEFAULT_SPACE)
@@ -73,16 +75,21 @@ def devices(json_out: JsonOpt = False) -> None:
             entry["table"] = {
                 "path": str(path),
                 "entries": len(doc.entries),
+                "predicted_entries": len(doc.predicted_keys),
                 "complete": doc.complete,
                 "within_10pct": None if validation is None else validation.calibrated.get("within_10pct"),
+                "this_machine": None,
             }
+            if not dev.is_remote:
+                check = check_table(doc, dev, probe=not (no_probe or probe_disabled()))
+                entry["table"]["this_machine"] = check.to_json()
         rows.append(entry)
     if json_out:
         emit_json(rows)
         return
     table = Table()
     table.add_column("device (aliases)", no_wrap=True)
-    for column in ("runtime", "where", "hybrid table"):
+    for column in ("runtime", "where", "hybrid table", "this machine?"):
         table.add_column(column, overflow="fold")  # wrap, never hide part of a name behind "…"
     for row in rows:
         t = row["table"]
@@ -90,87 +97,67 @@ def devices(json_out: JsonOpt = False) -> None:
             status = "[dim]none[/dim]"
         else:
             status = f"{t['entries']} entries" + ("" if t["complete"] else " (incomplete)")
+            if t["predicted_entries"]:
+                status += f" ({t['predicted_entries']} predicted)"
             if t["within_10pct"] is not None:
                 status += f", {t['within_10pct']:.0%} in ±10%"
         threads = f", {row['threads']} thread{'s' if row['threads'] != 1 else ''}" if row["threads"] else ""
         aliases = "\n[dim]" + ", ".join(row["aliases"]) + "[/dim]" if row["aliases"] else ""
-        table.add_row(row["name"] + aliases, f"{row['runtime']} {row['precision']}{threads}", row["where"], status)
+        table.add_row(
+            row["name"] + aliases, f"{row['runtime']} {row['precision']}{threads}", row["where"], status, _machine(t)
+        )
     stdout.print(table)
 
 
-def profile(
+def _machine(table: dict[str, Any] | None) -> str:
+    """The probe's verdict for the devices table: yes / no (drift, differences) / not checked."""
+    check = None if table is None else table.get("this_machine")
+    if check is None:
+        return "[dim]-[/dim]"
+    drift = "" if check["drift"] is None else f"drift {check['drift']:+.0%}"
+    why = ", ".join(x for x in [drift, *check["host_differences"], *check["runtime_differences"]][:2] if x)
+    if check["describes_this_machine"]:
+        return f"[green]yes[/green] ({drift or 'fingerprint only'})"
+    return f"[red]no[/red] ({why})"
+
+
+def probe(
     device: DeviceOpt = DEFAULT_DEVICE,
     space: SpaceOpt = DEFAULT_SPACE,
     resolution: ResolutionOpt = None,
-    num_classes: NumClassesOpt = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            "--limit", help="Only the first N blocks of the space (the table stays incomplete; --resume continues)."
-        ),
-    ] = None,
-    resume: ResumeOpt = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start a new table even if one exists.")] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Table file (default: latency_tables/<device>.json).")
-    ] = None,
+    table: Annotated[Path | None, typer.Option("--table", help="Table file (default: the device's).")] = None,
+    blocks: Annotated[int, typer.Option("--blocks", help="How many of the table's blocks to re-time.")] = 8,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Re-time now even if a recent probe is cached.")] = False,
     tables_dir: TablesDirOpt = None,
     work_dir: WorkDirOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Time every distinct block of the space on the device and write its latency table."""
-    from hwnas.latency.profile import profile_device
+    """Check that a local device's latency table describes this machine: fingerprint, then re-time a few blocks."""
+    from hwnas.latency.probe import advice, check_table
+    from hwnas.latency.table import LatencyTable, table_path
 
+    if not 1 <= blocks <= 100:
+        raise UsageError(f"--blocks must be from 1 to 100, got {blocks}")
     dev = load_device(device)
-    with _progress(f"profile {dev.name}") as progress:
-        task = progress.add_task(f"profile {dev.name}", total=None, item="")
-
-        def on_start(total: int, present: int) -> None:
-            progress.update(task, total=total, completed=present)
-
-        def on_block(done: Any) -> None:
-            progress.update(task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
-
-        summary = profile_device(
-            dev,
-            space=space,
-            resolution=resolution,
-            num_classes=num_classes,
-            limit=limit,
-            resume=resume,
-            overwrite=overwrite,
-            output=output,
-            tables_dir=tables_dir,
-            work_dir=work_dir,
-            on_start=on_start,
-            on_block=on_block,
-        )
+    if dev.is_remote:
+        raise UsageError(f"{dev.name} is reached over SSH; the probe checks local devices only")
+    path = table if table is not None else table_path(dev.name, get_space(space), resolution, None, tables_dir)
+    if not path.exists():
+        raise UsageError(f"no latency table at {path}: run `hwnas profile --device {dev.name}` first")
+    check = check_table(LatencyTable.load(path), dev, blocks=blocks, work_dir=work_dir, use_cache=not fresh)
     if json_out:
-        emit_json(summary.to_dict())
+        emit_json({**check.to_json(), "cached": check.cached, "advice": advice(check)})
         return
-    table = Table(
-        title=f"latency table for {summary.device} ({summary.runtime})", title_justify="left", show_header=False
-    )
-    table.add_column("what")
-    table.add_column("value")
-    table.add_row("file", str(summary.path))
-    table.add_row(
-        "entries",
-        f"{summary.entries} of {summary.expected_entries}"
-        + ("" if summary.complete else " (incomplete: --resume continues)"),
-    )
-    per = f", {summary.rounds} rounds per block" if summary.rounds > 1 else ""
-    table.add_row(
-        "measured now", f"{summary.measured} block timings ({summary.already_present} already in the table{per})"
-    )
-    table.add_row("wall time", f"{summary.wall_s:.1f} s")
-    table.add_row("export", f"{summary.export_s:.1f} s ({summary.exported} models exported)")
-    table.add_row(
-        "timed runs",
-        f"{summary.timed_s:.1f} s = {summary.timed_share:.0%} of wall time "
-        f"(overhead {summary.overhead_share:.0%}; load + warm-up {summary.setup_s:.1f} s)",
-    )
-    stdout.print(table)
+    verdict = "describes this machine" if check.describes_this_machine else "does NOT describe this machine"
+    drift = "not probed" if check.drift is None else f"drift {check.drift:+.1%} over {len(check.blocks)} blocks"
+    stdout.print(f"{path}: {verdict} ({drift}{', cached' if check.cached else ''})", soft_wrap=True)
+    for b in check.blocks:
+        stdout.print(f"  {b.stored_ms:8.3f} ms stored  {b.measured_ms:8.3f} ms now  x{b.ratio:.2f}  {b.key}")
+    for line in (*check.host_differences, *check.runtime_differences):
+        stdout.print(f"  differs: {line}")
+    text = advice(check)
+    if text:
+        stderr.print(f"warning: {text}", soft_wrap=True)
 
 
 def latency(
@@ -197,6 +184,7 @@ def latency(
     ] = False,
     tables_dir: TablesDirOpt = None,
     work_dir: WorkDirOpt = None,
+    no_probe: NoProbeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Predict an architecture's latency on a device (and measure it end to end with --measure)."""
@@ -206,7 +194,13 @@ def latency(
     text = sp.encode(sp.decode(arch))
     dev = load_device(device or DEFAULT_DEVICE) if device is not None or table is None or measure else None
     source = load_latency_source(
-        space=sp, device=dev, table=table, latency_column=latency_column, resolution=resolution, tables_dir=tables_dir
+        space=sp,
+        device=dev,
+        table=table,
+        latency_column=latency_column,
+        resolution=resolution,
+        tables_dir=tables_dir,
+        probe=not no_probe,
     )
     predicted = source.predict_ms(sp, text, resolution=resolution)
     result: dict[str, Any] = {
@@ -239,6 +233,15 @@ def latency(
         )
 
 
+def validation_line(report: Any) -> str:
+    """One line a script can print: the calibrated (leave-one-out) figures of a validation."""
+    fig = report.calibrated
+    return (
+        f"validation: {fig['within_10pct']:.0%} of {report.n} networks within ±10% end to end "
+        f"(calibrated, leave-one-out), MAPE {fig['mape_pct']:.1f}%, worst {fig['max_abs_error_pct']:.1f}%"
+    )
+
+
 def validate_table_cmd(
     device: DeviceOpt = DEFAULT_DEVICE,
     samples: Annotated[int, typer.Option("--samples", "-n", help="How many sampled networks to time end to end.")] = 50,
@@ -251,17 +254,27 @@ def validate_table_cmd(
         typer.Option("--plot", help="Where to write the predicted-vs-measured PNG (default: beside the table)."),
     ] = None,
     resume: ResumeOpt = False,
+    entry_checks: Annotated[
+        int | None,
+        typer.Option(
+            "--entry-checks",
+            help="Few-shot tables: re-time N predicted entries and as many measured ones (default 20; 0 skips).",
+        ),
+    ] = None,
     tables_dir: TablesDirOpt = None,
     work_dir: WorkDirOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Time sampled networks end to end, calibrate the device's table and report its accuracy."""
+    """Time sampled networks end to end, calibrate the device's table and report its accuracy
+    (a few-shot table: for its measured and predicted entries apart, and for the whole)."""
     from hwnas.latency.validate import validate_table
 
     dev = load_device(device)
     if samples < 1:
         raise UsageError(f"--samples must be positive, got {samples}")
-    with _progress(f"validate {dev.name}") as progress:
+    if entry_checks is not None and entry_checks < 0:
+        raise UsageError(f"--entry-checks must be 0 or more, got {entry_checks}")
+    with progress_bar(f"validate {dev.name}") as progress:
         task = progress.add_task(f"validate {dev.name}", total=samples * dev.timing.rounds, item="")
 
         def on_start(total: int, present: int) -> None:
@@ -281,6 +294,7 @@ def validate_table_cmd(
             work_dir=work_dir,
             plot=plot,
             resume=resume,
+            entry_checks=entry_checks,
             on_start=on_start,
             on_arch=on_arch,
         )
@@ -294,9 +308,16 @@ def validate_table_cmd(
     out.add_column("prediction")
     for column in ("in ±5%", "in ±10%", "MAPE", "bias", "worst", "Spearman"):
         out.add_column(column, justify="right", no_wrap=True)
-    for name, fig in (("sum of blocks", report.uncalibrated), ("calibrated (LOO)", report.calibrated)):
+    rows = [("sum of blocks", report.uncalibrated), ("calibrated (LOO)", report.calibrated)]
+    if report.by_source is not None:
+        rows += [(f"  networks, {g['group']}", g) for g in report.by_source["networks"]]
+        entries = report.by_source["entries"]
+        rows += [
+            (f"{group} entries re-timed", entries[group]) for group in ("measured", "predicted") if group in entries
+        ]
+    for name, fig in rows:
         out.add_row(
-            name,
+            f"{name} ({fig['n']})" if "group" in fig or "keys" in fig else name,
             f"{fig['within_5pct']:.0%}",
             f"{fig['within_10pct']:.0%}",
             f"{fig['mape_pct']:.2f}%",
@@ -316,6 +337,6 @@ def validate_table_cmd(
 
 def register(app: typer.Typer) -> None:
     app.command("devices")(devices)
-    app.command("profile")(profile)
+    app.command("probe")(probe)
     app.command("latency")(latency)
     app.command("validate-table")(validate_table_cmd)

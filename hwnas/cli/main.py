@@ -40,7 +40,7 @@ def _register_optional_groups() -> None:
     """Command groups of later pipeline stages register themselves here when present."""
     import importlib
 
-    for module in ("proxies", "bench", "latency", "search", "export"):
+    for module in ("proxies", "bench", "latency", "profile", "search", "export"):
         try:
             mod = importlib.import_module(f"hwnas.cli.{module}")
         except ModuleNotFoundError as exc:

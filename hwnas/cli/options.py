@@ -42,3 +42,11 @@ ResolutionOpt = Annotated[
 ]
 NumClassesOpt = Annotated[int | None, typer.Option("--num-classes", help="Classifier outputs (default: the space's).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
+NoProbeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-probe",
+        help="Do not re-time a few blocks to check that a local device's table describes this machine "
+        "(the fingerprint is still compared; HWNAS_NO_PROBE=1 does the same everywhere).",
+    ),
+]

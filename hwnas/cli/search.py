@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt, check_resolution
+from hwnas.cli.options import JsonOpt, NoProbeOpt, ResolutionOpt, SeedOpt, SpaceOpt, check_resolution
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
@@ -112,6 +112,7 @@ def search(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted search in --out.")] = False,
+    no_probe: NoProbeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Search SPACE for the best architecture under a latency budget, without training."""
@@ -155,7 +156,12 @@ def search(
     )
     _check_proxies(config)
     source = load_latency_source(
-        space=search_space, device=device, table=latency_table, latency_column=latency_column, resolution=resolution
+        space=search_space,
+        device=device,
+        table=latency_table,
+        latency_column=latency_column,
+        resolution=resolution,
+        probe=not no_probe,  # before the search: a local device's table is re-timed on a few blocks
     )
     total = config.evaluations if budget_s is None else None
     with Progress(

@@ -133,7 +133,7 @@ def predict(
         result["search_predicted_latency_ms"] = run.predicted_latency_ms
         result["search_latency_source"] = None if run.latency_source is None else dict(run.latency_source)
     try:
-        source = load_latency_source(space=space, device=device, resolution=resolution)
+        source = load_latency_source(space=space, device=device, resolution=resolution, probe=True)
         if isinstance(source, BlockLatencyTable) and source.table.num_classes != num_classes:
             raise HwnasError(
                 f"the table prices a {source.table.num_classes}-class head, this export has {num_classes} classes"

@@ -48,6 +48,12 @@ class EndToEndMeasurer:
             self._target.close()
             self._target = None
 
+    @property
+    def target(self) -> Target:
+        """The opened device (for timing blocks on the same connection)."""
+        assert self._target is not None, "use EndToEndMeasurer as a context manager"
+        return self._target
+
     def describe(self) -> dict[str, Any]:
         assert self._target is not None, "use EndToEndMeasurer as a context manager"
         return self._target.describe()

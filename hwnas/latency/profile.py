@@ -23,7 +23,7 @@ from hwnas.devices import Device, load_device
 from hwnas.errors import UsageError
 from hwnas.latency.artifacts import ArtifactCache
 from hwnas.latency.table import LatencyTable, identity_of, now_iso, table_path
-from hwnas.latency.targets import open_target
+from hwnas.latency.targets import Target, open_target
 from hwnas.latency.timing import TimingStats
 from hwnas.records import ProfileRun
 from hwnas.spaces import DEFAULT_SPACE, get_space
@@ -93,6 +93,104 @@ class ProfileSummary:
         }
 
 
+class BlockTimer:
+    """Times blocks into a table on an opened target, checkpointing the table as it goes.
+
+    :func:`profile_device` runs it once over the whole list; a few-shot profile
+    (:mod:`hwnas.latency.fewshot`) runs it batch by batch on one connection. Rounds are
+    interleaved over each list it is given, so a slow spell of the machine costs one round
+    of a block, not the entry. :meth:`finish` records the run and saves the table."""
+
+    def __init__(
+        self,
+        target: Target,
+        table: LatencyTable,
+        path: Path,
+        space: SearchSpace,
+        all_keys: set[str],
+        *,
+        work_dir: str | os.PathLike[str] | None = None,
+        on_block: Callable[[BlockDone], None] | None = None,
+        checkpoint_every_s: float = 2.0,
+    ) -> None:
+        self.target, self.table, self.path, self.all_keys = target, table, path, all_keys
+        self.cache = ArtifactCache(target.runtime, space, work_dir)
+        self.rounds = target.device.timing.rounds
+        self.on_block = on_block
+        self.checkpoint_every_s = checkpoint_every_s
+        self.started = time.perf_counter()
+        self.export_s = self.timed_s = self.setup_s = 0.0
+        self.measured = 0
+        self.done = 0
+        self.total = 0
+        self._last_save = time.perf_counter()
+
+    def measure(self, specs: list[BlockSpec]) -> None:
+        """Time every round of ``specs`` still missing from the table."""
+        table, rounds = self.table, self.rounds
+        for round_index in range(rounds):
+            todo = [s for s in specs if table.rounds_done(s.key) <= round_index]
+            for start in range(0, len(todo), UPLOAD_BATCH):
+                batch = todo[start : start + UPLOAD_BATCH]
+                t0 = time.perf_counter()
+                artifacts = [self.cache.block(spec) for spec in batch]
+                self.export_s += time.perf_counter() - t0
+                remote = self.target.upload(artifacts)
+                for spec, where in zip(batch, remote, strict=True):
+                    m = self.target.measure(where, spec.input_shape)
+                    table.add(spec, m.stats)
+                    self.measured += 1
+                    self.done += 1
+                    self.timed_s += m.timed_s
+                    self.setup_s += m.setup_s
+                    if self.on_block is not None:
+                        self.on_block(BlockDone(self.done, self.total, spec.key, m.stats))
+                    if time.perf_counter() - self._last_save >= self.checkpoint_every_s:
+                        self.save()
+
+    def save(self) -> None:
+        self.table.with_progress(self.all_keys, self.rounds)
+        self.table.save(self.path)
+        self._last_save = time.perf_counter()
+
+    @property
+    def wall_s(self) -> float:
+        return time.perf_counter() - self.started
+
+    def finish(self) -> None:
+        """Record this run and save; nothing timed (a provider that fails on the first block, an
+        interrupt at once) leaves the file as it was, so no empty table blocks the next run."""
+        if self.measured:
+            _record_run(
+                self.table,
+                wall_s=self.wall_s,
+                export_s=self.export_s,
+                exported=self.cache.exported,
+                timed_s=self.timed_s,
+                setup_s=self.setup_s,
+                measured=self.measured,
+            )
+            self.save()
+
+    def summary(self, description: dict, specs_present: int) -> ProfileSummary:
+        return ProfileSummary(
+            path=self.path,
+            device=self.target.device.name,
+            runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
+            entries=len(self.table.entries),
+            expected_entries=len(self.all_keys),
+            measured=self.measured,
+            already_present=specs_present,
+            complete=self.table.complete,
+            wall_s=self.wall_s,
+            export_s=self.export_s,
+            exported=self.cache.exported,
+            rounds=self.rounds,
+            timed_s=self.timed_s,
+            setup_s=self.setup_s,
+        )
+
+
 def profile_device(
     device: str | Device,
     *,
@@ -113,91 +211,65 @@ def profile_device(
     """Fill the device's table with the space's blocks (the first ``limit`` of them, if given).
 
     ``blocks`` replaces the space's full block list (e.g. only the blocks some networks
-    use). ``on_start(total, already_present)`` and ``on_block`` report progress.
+    use). ``on_start(total, already_present)`` and ``on_block`` report progress. Predicted
+    entries of a few-shot table count as missing: a full profile replaces them with measurements.
     """
-    dev = load_device(device)
-    sp = get_space(space) if isinstance(space, str) else space
-    r = resolution or sp.default_resolution
-    k = num_classes or sp.default_num_classes
-    path = Path(output) if output is not None else table_path(dev.name, sp, r, k, tables_dir)
+    dev, sp, r, k, path = resolve_output(device, space, resolution, num_classes, output, tables_dir)
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
-    if path.exists() and not (resume or overwrite):
-        raise UsageError(f"{path} exists; pass --resume to continue it or --overwrite to start again")
+    check_output(path, resume=resume, overwrite=overwrite)
     all_keys = {s.key for s in sp.all_blocks(r, k)}
     specs = list({s.key: s for s in (blocks if blocks is not None else sp.all_blocks(r, k))}.values())
     if limit is not None:
         specs = specs[:limit]
 
-    started = time.perf_counter()
     with open_target(dev) as target:
         description = target.describe()
-        table = _open_table(path, dev, description, sp, r, k, len(all_keys), resume=resume and not overwrite)
-        cache = ArtifactCache(target.runtime, sp, work_dir)
-        rounds = dev.timing.rounds
-        present = sum(min(table.rounds_done(s.key), rounds) for s in specs)
-        total = len(specs) * rounds
+        table = open_table(path, dev, description, sp, r, k, len(all_keys), resume=resume and not overwrite)
+        timer = BlockTimer(
+            target,
+            table,
+            path,
+            sp,
+            all_keys,
+            work_dir=work_dir,
+            on_block=on_block,
+            checkpoint_every_s=checkpoint_every_s,
+        )
+        present = sum(min(table.rounds_done(s.key), timer.rounds) for s in specs)
+        timer.total, timer.done = len(specs) * timer.rounds, present
         if on_start is not None:
-            on_start(total, present)
-        export_s = timed_s = setup_s = 0.0
-        measured = 0
-        last_save = time.perf_counter()
+            on_start(timer.total, present)
         try:
-            for round_index in range(rounds):  # interleaved: a slow spell of the machine hits one round of a block
-                todo = [s for s in specs if table.rounds_done(s.key) <= round_index]
-                for start in range(0, len(todo), UPLOAD_BATCH):
-                    batch = todo[start : start + UPLOAD_BATCH]
-                    t0 = time.perf_counter()
-                    artifacts = [cache.block(spec) for spec in batch]
-                    export_s += time.perf_counter() - t0
-                    remote = target.upload(artifacts)
-                    for spec, where in zip(batch, remote, strict=True):
-                        m = target.measure(where, spec.input_shape)
-                        table.add(spec, m.stats)
-                        measured += 1
-                        timed_s += m.timed_s
-                        setup_s += m.setup_s
-                        if on_block is not None:
-                            on_block(BlockDone(present + measured, total, spec.key, m.stats))
-                        if time.perf_counter() - last_save >= checkpoint_every_s:
-                            table.with_progress(all_keys, rounds)
-                            table.save(path)
-                            last_save = time.perf_counter()
+            timer.measure(specs)
         finally:
-            wall_s = time.perf_counter() - started
-            # nothing timed (a provider that fails on the first block, an interrupt at once): the file is
-            # left as it was, so no empty table blocks the next run and --overwrite loses nothing
-            if measured:
-                _record_run(
-                    table,
-                    wall_s=wall_s,
-                    export_s=export_s,
-                    exported=cache.exported,
-                    timed_s=timed_s,
-                    setup_s=setup_s,
-                    measured=measured,
-                )
-                table.with_progress(all_keys, rounds)
-                table.save(path)
-    return ProfileSummary(
-        path=path,
-        device=dev.name,
-        runtime=f"{description['runtime']['name']} {description['runtime']['version']}",
-        entries=len(table.entries),
-        expected_entries=len(all_keys),
-        measured=measured,
-        already_present=present,
-        complete=table.complete,
-        wall_s=wall_s,
-        export_s=export_s,
-        exported=cache.exported,
-        rounds=rounds,
-        timed_s=timed_s,
-        setup_s=setup_s,
-    )
+            timer.finish()
+    return timer.summary(description, present)
 
 
-def _open_table(
+def resolve_output(
+    device: str | Device,
+    space: str | SearchSpace,
+    resolution: int | None,
+    num_classes: int | None,
+    output: str | os.PathLike[str] | None,
+    tables_dir: str | os.PathLike[str] | None,
+) -> tuple[Device, SearchSpace, int, int, Path]:
+    """The device, space, resolution, class count and table file a profiling run writes."""
+    dev = load_device(device)
+    sp = get_space(space) if isinstance(space, str) else space
+    r = resolution or sp.default_resolution
+    k = num_classes or sp.default_num_classes
+    path = Path(output) if output is not None else table_path(dev.name, sp, r, k, tables_dir)
+    return dev, sp, r, k, path
+
+
+def check_output(path: Path, *, resume: bool, overwrite: bool) -> None:
+    if path.exists() and not (resume or overwrite):
+        raise UsageError(f"{path} exists; pass --resume to continue it or --overwrite to start again")
+
+
+def open_table(
     path: Path,
     device: Device,
     description: dict,

@@ -238,14 +238,36 @@ def load_latency_source(
     latency_column: str | None = None,
     resolution: int | None = None,
     tables_dir: str | os.PathLike[str] | None = None,
+    probe: bool | None = None,
 ) -> LatencySource:
     """The latency source for a search or an export.
 
     ``table`` (a block-table JSON, a whole-arch CSV or JSON) wins; otherwise the device's
     table ``latency_tables/<device>.json`` (or the file named for a non-default space,
-    resolution or class count). A device without a table is an error that says how to
-    make one: ``hwnas profile --device NAME``.
+    resolution or class count; one in ``latency_tables/local/`` first). A device without a
+    table is an error that says how to make one: ``hwnas profile --device NAME``.
+
+    ``probe`` checks a block table of a local device against this machine
+    (:mod:`hwnas.latency.probe`) and says once on stderr when it does not describe it:
+    True re-times a few blocks (or reuses a recent probe), False compares the fingerprint
+    only (``--no-probe``), None (the library default) checks nothing.
     """
+    source = _load_source(space, device, table, latency_column, resolution, tables_dir)
+    if probe is not None and isinstance(source, BlockLatencyTable):
+        from hwnas.latency.probe import warn_if_foreign
+
+        warn_if_foreign(source.table, device, probe=probe)
+    return source
+
+
+def _load_source(
+    space: str | SearchSpace,
+    device: str | Device | None,
+    table: str | os.PathLike[str] | None,
+    latency_column: str | None,
+    resolution: int | None,
+    tables_dir: str | os.PathLike[str] | None,
+) -> LatencySource:
     sp = _space(space)
     if table is not None:
         path = Path(table)

@@ -37,8 +37,10 @@ from hwnas.io import atomic_write_json, read_json
 from hwnas.latency.timing import ESTIMATORS, TimingStats
 from hwnas.records import (
     SCHEMA_VERSION,
+    SOURCES,
     TABLE_KIND,
     Calibration,
+    FewShot,
     ProfileRun,
     TableEntry,
     TableHeader,
@@ -69,6 +71,11 @@ def table_filename(
     return f"{device_name}--{space.name}-r{r}-c{k}.json"
 
 
+#: A table in ``<tables dir>/local/`` wins over the one beside it: where a table adapted to this
+#: machine goes (``scripts/quickstart.sh``), so the committed tables stay untouched (git-ignored).
+LOCAL_DIR = "local"
+
+
 def table_path(
     device_name: str,
     space: SearchSpace,
@@ -76,8 +83,11 @@ def table_path(
     num_classes: int | None = None,
     tables_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
+    """The device's table: ``<tables dir>/local/<file>`` if it exists, else ``<tables dir>/<file>``."""
     folder = Path(tables_dir) if tables_dir is not None else default_tables_dir()
-    return folder / table_filename(device_name, space, resolution, num_classes)
+    name = table_filename(device_name, space, resolution, num_classes)
+    local = folder / LOCAL_DIR / name
+    return local if local.exists() else folder / name
 
 
 def now_iso() -> str:
@@ -214,21 +224,47 @@ class LatencyTable:
         old = self._entries.get(spec.key)
         self._entries[spec.key] = (
             TableEntry.first(spec.kind, spec.input_shape, stats)
-            if old is None
+            if old is None or old.predicted  # a measurement replaces a prediction
             else old.with_round(stats, self.estimator)
         )
+
+    def add_prediction(self, spec: BlockSpec, value_ms: float) -> None:
+        """A few-shot model's value for a block not timed here (never over a measured entry)."""
+        old = self._entries.get(spec.key)
+        if old is not None and not old.predicted:
+            raise ValueError(f"{spec.key} is measured; a prediction must not replace it")
+        self._entries[spec.key] = TableEntry.from_prediction(spec.kind, spec.input_shape, value_ms)
+
+    def drop_predictions(self) -> None:
+        """Remove every predicted entry and the few-shot model (before the model is refitted)."""
+        self._entries = {k: e for k, e in self._entries.items() if not e.predicted}
+        self.header = replace(self.header, fewshot=None)
+
+    def set_fewshot(self, fewshot: FewShot | None) -> None:
+        self.header = replace(self.header, fewshot=fewshot)
+
+    @property
+    def predicted_keys(self) -> list[str]:
+        return [k for k, e in self._entries.items() if e.predicted]
+
+    @property
+    def measured_keys(self) -> list[str]:
+        return [k for k, e in self._entries.items() if not e.predicted]
 
     def rounds_done(self, key: str) -> int:
         entry = self._entries.get(key)
         return 0 if entry is None else entry.rounds_done
 
     def is_complete(self, keys: set[str], rounds: int) -> bool:
-        """Every key present with all its rounds."""
-        return all(self.rounds_done(k) >= rounds for k in keys)
+        """Every key present: measured with all its rounds, or predicted."""
+        entries = self._entries
+        return all(k in entries and (entries[k].predicted or entries[k].rounds_done >= rounds) for k in keys)
 
     def with_progress(self, keys: set[str], rounds: int) -> None:
-        """Set ``complete``: every key of the space present with all its rounds."""
-        self.header = replace(self.header, complete=self.is_complete(keys, rounds))
+        """Set ``complete`` (every key of the space priced); a table left with no predicted entry
+        (a full profile measured them all) drops its few-shot model."""
+        fewshot = self.header.fewshot if self.predicted_keys else None
+        self.header = replace(self.header, complete=self.is_complete(keys, rounds), fewshot=fewshot)
 
     def record_run(self, run: ProfileRun) -> None:
         """Append a profiling run to ``profile.runs``; the totals cover all runs."""
@@ -309,6 +345,8 @@ def layout_problem(data: Mapping[str, Any]) -> str | None:
     for key, entry in data["entries"].items():
         if not isinstance(entry, dict):
             return f"entry {excerpt(key)} must be a JSON object, got {_shown(entry)}"
+        if entry.get("source", "measured") not in SOURCES:
+            return f"entry {excerpt(key)}: source must be one of {', '.join(SOURCES)}, got {_shown(entry['source'])}"
         for name in _STATS:
             if not (_number(entry.get(name)) and entry[name] >= 0):
                 return f"entry {excerpt(key)}: {name} must be a finite number >= 0, got {_shown(entry.get(name))}"

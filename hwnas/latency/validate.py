@@ -26,6 +26,7 @@ from hwnas.errors import HwnasError, UsageError
 from hwnas.io import atomic_path, atomic_write_json, read_json
 from hwnas.latency.artifacts import default_work_dir, safe_name
 from hwnas.latency.endtoend import EndToEndMeasurer
+from hwnas.latency.provenance import DEFAULT_ENTRY_CHECKS, by_share, entry_sample, predicted_share, retime_entries
 from hwnas.latency.sources import BlockLatencyTable
 from hwnas.latency.table import Calibration, LatencyTable, now_iso, table_path
 from hwnas.latency.timing import TimingStats, best_of_rounds
@@ -98,6 +99,7 @@ class ValidationReport:
     uncalibrated: dict[str, Any]
     calibrated: dict[str, Any]
     wall_s: float
+    by_source: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +112,7 @@ class ValidationReport:
             "uncalibrated": self.uncalibrated,
             "calibrated": self.calibrated,
             "wall_s": self.wall_s,
+            "by_source": self.by_source,
         }
 
 
@@ -125,10 +128,16 @@ def validate_table(
     work_dir: str | os.PathLike[str] | None = None,
     plot: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    entry_checks: int | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_arch: Callable[[ArchDone], None] | None = None,
 ) -> ValidationReport:
-    """Measure ``samples`` networks drawn with ``seed``, calibrate the table, store the figures."""
+    """Measure ``samples`` networks drawn with ``seed``, calibrate the table, store the figures.
+
+    A table with predicted entries (a few-shot table) also gets figures by source
+    (:mod:`hwnas.latency.provenance`): ``entry_checks`` predicted and as many measured entries
+    re-timed (default :data:`~hwnas.latency.provenance.DEFAULT_ENTRY_CHECKS`; 0 skips), and the
+    networks split by the share of their sum that predicted entries supply."""
     if samples < MIN_SAMPLES:
         raise UsageError(f"--samples must be at least {MIN_SAMPLES} (a calibration is fitted), got {samples}")
     dev = load_device(device)
@@ -151,6 +160,11 @@ def validate_table(
     measured: dict[str, list[dict[str, Any]]] = _load_checkpoint(checkpoint, doc) if resume else {}
     if on_start is not None:
         on_start(len(archs) * rounds, sum(min(len(measured.get(a, [])), rounds) for a in archs))
+    few_shot = bool(doc.predicted_keys)
+    checks = (DEFAULT_ENTRY_CHECKS if entry_checks is None else entry_checks) if few_shot else 0
+    if checks < 0:
+        raise UsageError(f"--entry-checks must be 0 or more, got {checks}")
+    entries: dict[str, Any] = {}
     with EndToEndMeasurer(dev, sp, resolution=doc.resolution, num_classes=doc.num_classes, work_dir=work_dir) as meter:
         runtime = meter.describe()["runtime"]
         was = doc.header.runtime
@@ -172,6 +186,9 @@ def validate_table(
                             on_arch(ArchDone(progress, len(archs) * rounds, arch, done[-1][f"{doc.estimator}_ms"]))
         finally:
             _save_checkpoint(checkpoint, doc, measured)
+        if checks:
+            sample = entry_sample(doc, checks, seed)
+            entries = retime_entries(meter.target, doc, sp, sample, accuracy, work_dir=work_dir)
     est = doc.estimator  # the table's statistic, measured end to end the same way
     best = {a: best_of_rounds([TimingStats.from_dict(st) for st in measured[a]], est) for a in archs}  # as blocks
     meas = [best[a].value_ms(est) for a in archs]
@@ -179,6 +196,10 @@ def validate_table(
     loo = leave_one_out(raw, meas)
     report_raw = accuracy(raw, meas)
     report_cal = accuracy(loo, meas)
+    shares = [predicted_share(doc, sp, a) for a in archs] if few_shot else None
+    by_source = None
+    if shares is not None:
+        by_source = {"entries": entries, "networks": by_share(shares, loo, meas, accuracy)}
     plot_path = Path(plot) if plot is not None else path.with_suffix(".validation.png")
     date = now_iso()
     validation = Validation(
@@ -192,6 +213,7 @@ def validate_table(
         uncalibrated=report_raw,
         calibrated=report_cal,
         plot=plot_path.name,
+        by_source=by_source,
         samples=tuple(
             ValidationSample(
                 arch=a,
@@ -202,8 +224,9 @@ def validate_table(
                 measured_p90_ms=round(best[a].p90_ms, 5),
                 round_medians_ms=tuple(round(float(st["median_ms"]), 5) for st in measured[a]),
                 round_p10_ms=tuple(round(float(st["p10_ms"]), 5) for st in measured[a]),
+                predicted_share=None if shares is None else round(shares[i], 4),
             )
-            for a, r, p, m in zip(archs, raw, loo, meas, strict=True)
+            for i, (a, r, p, m) in enumerate(zip(archs, raw, loo, meas, strict=True))
         ),
     )
     doc.calibrate(replace(calibration, fitted_on=len(archs), seed=seed, date=date), validation)
@@ -218,7 +241,16 @@ def validate_table(
         figures_raw=report_raw,
     )
     return ValidationReport(
-        path, plot_path, dev.name, len(archs), seed, calibration, report_raw, report_cal, time.perf_counter() - started
+        path,
+        plot_path,
+        dev.name,
+        len(archs),
+        seed,
+        calibration,
+        report_raw,
+        report_cal,
+        time.perf_counter() - started,
+        by_source,
     )
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 from hwnas.records.base import SCHEMA_VERSION, Json
 from hwnas.records.card import CARD_VERSION, ArtifactCard, Int8Speedup, LatencyCheck, ModelCard
 from hwnas.records.latency import (
+    SOURCES,
     TABLE_KIND,
     Calibration,
+    FewShot,
     ProfileLog,
     ProfileRun,
     TableEntry,
@@ -36,11 +38,13 @@ from hwnas.records.search import BestRecord
 
 __all__ = [
     "CARD_VERSION",
+    "SOURCES",
     "SCHEMA_VERSION",
     "TABLE_KIND",
     "ArtifactCard",
     "BestRecord",
     "Calibration",
+    "FewShot",
     "Int8Speedup",
     "Json",
     "LatencyCheck",

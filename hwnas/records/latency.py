@@ -57,11 +57,16 @@ class Calibration:
     from_dict = from_json
 
 
+SOURCES = ("measured", "predicted")
+
+
 @dataclass(frozen=True)
 class TableEntry:
     """One block's statistics: those of its fastest round, plus every round's median and p10.
 
-    ``rounds`` and the round lists are None in tables written before rounds existed (one round)."""
+    ``rounds`` and the round lists are None in tables written before rounds existed (one round).
+    ``source`` is ``measured`` (timed on the device) or ``predicted`` (a few-shot table's model
+    priced it: every statistic holds the predicted value, ``std_ms`` 0 and ``n`` 0 runs)."""
 
     kind: str
     input_shape: tuple[int, ...]
@@ -69,10 +74,23 @@ class TableEntry:
     rounds: int | None = None
     round_medians_ms: tuple[float, ...] | None = None
     round_p10_ms: tuple[float, ...] | None = None
+    source: str = "measured"
+
+    @property
+    def predicted(self) -> bool:
+        return self.source == "predicted"
 
     @property
     def rounds_done(self) -> int:
+        """Rounds timed on the device: 0 for a predicted entry, so a full profile re-measures it."""
+        if self.predicted:
+            return 0
         return 1 if self.rounds is None else int(self.rounds)
+
+    @classmethod
+    def from_prediction(cls, kind: str, input_shape: Sequence[int], value_ms: float) -> TableEntry:
+        stats = TimingStats(value_ms, value_ms, value_ms, value_ms, 0.0, 0)
+        return cls(kind, tuple(input_shape), stats, source="predicted")
 
     def with_round(self, stats: TimingStats, estimator: str) -> TableEntry:
         """This entry after one more round: the faster round's statistics (by ``estimator``), all rounds listed."""
@@ -86,7 +104,8 @@ class TableEntry:
         return cls(kind, tuple(input_shape), stats, 1, (stats.median_ms,), (stats.p10_ms,))
 
     def to_json(self) -> Json:
-        out: Json = {"kind": self.kind, "input_shape": list(self.input_shape), **self.stats.to_dict()}
+        out: Json = {"kind": self.kind, "input_shape": list(self.input_shape), "source": self.source}
+        out.update(self.stats.to_dict())
         if self.rounds is not None:
             out["rounds"] = self.rounds
         if self.round_medians_ms is not None:
@@ -105,6 +124,7 @@ class TableEntry:
             None if data.get("rounds") is None else int(data["rounds"]),
             None if medians is None else tuple(float(x) for x in medians),
             None if p10s is None else tuple(float(x) for x in p10s),
+            str(data.get("source", "measured")),
         )
 
 
@@ -168,14 +188,15 @@ class ValidationSample:
     measured_p90_ms: float
     round_medians_ms: tuple[float, ...]
     round_p10_ms: tuple[float, ...]
+    predicted_share: float | None = None  # of the sum of blocks, from predicted entries (few-shot tables)
 
     def to_json(self) -> Json:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = omit_none({f.name: getattr(self, f.name) for f in fields(self)}, "predicted_share")
         return {**out, "round_medians_ms": list(self.round_medians_ms), "round_p10_ms": list(self.round_p10_ms)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ValidationSample:
-        kw = {f.name: data[f.name] for f in fields(cls)}
+        kw = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         return cls(
             **{**kw, "round_medians_ms": tuple(kw["round_medians_ms"]), "round_p10_ms": tuple(kw["round_p10_ms"])}
         )
@@ -195,9 +216,11 @@ class Validation:
     calibrated: Mapping[str, Any]
     plot: str
     samples: tuple[ValidationSample, ...]
+    #: few-shot tables: figures for re-timed measured / predicted entries and for networks by predicted share
+    by_source: Mapping[str, Any] | None = None
 
     def to_json(self) -> Json:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = omit_none({f.name: plain(getattr(self, f.name)) for f in fields(self)}, "by_source")
         return {
             **out,
             "uncalibrated": dict(self.uncalibrated),
@@ -209,8 +232,34 @@ class Validation:
     def from_json(cls, data: Mapping[str, Any] | None) -> Validation | None:
         if not data:
             return None
-        kw = {f.name: plain(data[f.name]) for f in fields(cls)}
+        kw = {f.name: plain(data[f.name]) for f in fields(cls) if f.name in data}
         return cls(**{**kw, "samples": tuple(ValidationSample.from_json(s) for s in data["samples"])})
+
+
+@dataclass(frozen=True)
+class FewShot:
+    """How a few-shot table was made: the budget, the prior table, and the fitted model.
+
+    ``model`` is the regressor's parameters as plain JSON numbers (never a pickle), read by
+    :mod:`hwnas.latency.predictor`; ``prior`` names the prior table (path, SHA-256, device,
+    runtime, host) or is None. The entries say which blocks were measured and which predicted."""
+
+    budget: int | None
+    budget_s: float | None
+    seed: int
+    date: str
+    prior: Mapping[str, Any] | None
+    model: Mapping[str, Any]
+    selection: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> Json:
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> FewShot | None:
+        if not data:
+            return None
+        return cls(**{f.name: plain(data[f.name]) for f in fields(cls) if f.name in data})
 
 
 @dataclass(frozen=True)
@@ -235,6 +284,7 @@ class TableHeader:
     profile: ProfileLog = field(default_factory=ProfileLog)
     calibration: Calibration = field(default_factory=Calibration)
     validation: Validation | None = None
+    fewshot: FewShot | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -250,16 +300,21 @@ class TableHeader:
         out["profile"] = self.profile.to_json()
         out["calibration"] = self.calibration.to_json()
         out["validation"] = None if self.validation is None else self.validation.to_json()
+        if self.fewshot is None:
+            del out["fewshot"]  # a measured table's layout is unchanged
+        else:
+            out["fewshot"] = self.fewshot.to_json()
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TableHeader:
-        skip = {"schema_version", "profile", "calibration", "validation"}
+        skip = {"schema_version", "profile", "calibration", "validation", "fewshot"}
         kw = {f.name: plain(data[f.name]) for f in fields(cls) if f.name not in skip and f.name in data}
         return cls(
             **kw,
             profile=ProfileLog.from_json(data.get("profile")),
             calibration=Calibration.from_json(data.get("calibration")),
             validation=Validation.from_json(data.get("validation")),
+            fewshot=FewShot.from_json(data.get("fewshot")),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )

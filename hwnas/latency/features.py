@@ -1,0 +1,142 @@
+"""Block features for latency prediction: what a block costs before it is timed.
+
+A few-shot table predicts the blocks it did not time from these numbers (and, with a
+prior table, from the prior's latency of the same block). They come from the block
+itself, so they work for any space: FLOPs and #Params (counted as :mod:`hwnas.counting`
+counts them, on the ``meta`` device so nothing is allocated), bytes moved (fp32 input,
+output and weights), the input shape, the kind, and the block's own configuration
+(every number as a feature, every string as a one-hot). One pass over a 1,005-block
+space takes about 10 s here, so the features are cached on disk by space, resolution
+and hwnas version.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from hwnas import __version__
+from hwnas.counting import MultiplyAddCounter, count_params
+from hwnas.io import atomic_write_json, read_json
+from hwnas.latency.artifacts import default_work_dir, safe_name
+from hwnas.spaces.base import BlockSpec, SearchSpace
+
+BYTES_PER_VALUE = 4  # fp32: what the table's blocks are exported at before any runtime conversion
+
+
+@dataclass(frozen=True)
+class BlockCounts:
+    """What a block costs on paper: FLOPs, parameters and the elements it reads and writes."""
+
+    flops: int
+    params: int
+    input_elements: int
+    output_elements: int
+
+    @property
+    def bytes_moved(self) -> int:
+        return BYTES_PER_VALUE * (self.input_elements + self.output_elements + self.params)
+
+
+def block_counts(space: SearchSpace, spec: BlockSpec) -> BlockCounts:
+    """Counts of one block, built and run on the ``meta`` device (no memory, no arithmetic)."""
+    with torch.device("meta"):
+        block = space.build_block(spec).eval()
+        counter = MultiplyAddCounter()
+        with torch.inference_mode(), counter:
+            out = block(torch.zeros(spec.input_shape))
+    return BlockCounts(int(counter.flops), count_params(block), math.prod(spec.input_shape), int(out.numel()))
+
+
+def _log(x: float) -> float:
+    return math.log(1.0 + x)
+
+
+class FeatureSet:
+    """The feature matrix of a list of blocks: one row per block, named columns.
+
+    Columns: ``log_flops``, ``log_params``, ``log_bytes``, ``log_in``, ``log_out`` (elements),
+    ``channels``, ``height``, ``width``, ``kind=<k>`` for every kind, ``cfg:<name>`` for every
+    numeric config value (0 where a block has none) and ``cfg:<name>=<value>`` for strings."""
+
+    def __init__(self, specs: Sequence[BlockSpec], counts: Sequence[BlockCounts]) -> None:
+        self.keys = [s.key for s in specs]
+        kinds = sorted({s.kind for s in specs})
+        numeric: set[str] = set()
+        labels: set[str] = set()
+        for s in specs:
+            for name, value in s.config:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    if value is not None:
+                        labels.add(f"cfg:{name}={value}")
+                else:
+                    numeric.add(f"cfg:{name}")
+        base = ["log_flops", "log_params", "log_bytes", "log_in", "log_out", "channels", "height", "width"]
+        self.names = [*base, *(f"kind={k}" for k in kinds), *sorted(numeric), *sorted(labels)]
+        index = {n: i for i, n in enumerate(self.names)}
+        self.rows: list[list[float]] = []
+        for s, c in zip(specs, counts, strict=True):
+            row = [0.0] * len(self.names)
+            shape = tuple(s.input_shape) + (1,) * max(0, 4 - len(s.input_shape))
+            row[:8] = [
+                _log(c.flops),
+                _log(c.params),
+                _log(c.bytes_moved),
+                _log(c.input_elements),
+                _log(c.output_elements),
+                float(shape[1]),
+                float(shape[2]),
+                float(shape[3]),
+            ]
+            row[index[f"kind={s.kind}"]] = 1.0
+            for name, value in s.config:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    if value is not None:
+                        row[index[f"cfg:{name}={value}"]] = 1.0
+                else:
+                    row[index[f"cfg:{name}"]] = float(value)
+            self.rows.append(row)
+        self.counts = dict(zip(self.keys, counts, strict=True))
+        self._index = {k: i for i, k in enumerate(self.keys)}
+
+    def row(self, key: str) -> list[float]:
+        return self.rows[self._index[key]]
+
+
+def space_features(
+    space: SearchSpace,
+    specs: Sequence[BlockSpec],
+    *,
+    resolution: int,
+    num_classes: int,
+    work_dir: str | os.PathLike[str] | None = None,
+) -> FeatureSet:
+    """Features of ``specs``, counted once per space, resolution and class count and cached on disk."""
+    root = Path(work_dir) if work_dir is not None else default_work_dir()
+    cache = root / "features" / f"{safe_name(f'{space.name}-r{resolution}-c{num_classes}-{__version__}')}.json"
+    stored: dict[str, list[int]] = {}
+    if cache.exists():
+        try:
+            data = read_json(cache)
+            stored = data if isinstance(data, dict) else {}
+        except ValueError:
+            stored = {}
+    counts = []
+    missing = False
+    for spec in specs:
+        got = stored.get(spec.key)
+        if isinstance(got, list) and len(got) == 4:
+            counts.append(BlockCounts(*(int(x) for x in got)))
+        else:
+            c = block_counts(space, spec)
+            stored[spec.key] = [c.flops, c.params, c.input_elements, c.output_elements]
+            counts.append(c)
+            missing = True
+    if missing:
+        atomic_write_json(cache, stored)
+    return FeatureSet(specs, counts)
