@@ -2,7 +2,10 @@
 
 Cycles of two phases: *topology* (size genes fixed, fitness = the topology proxy,
 Entropic Score) and *size* (topology fixed, fitness = the size proxy, LogSynflow).
-Each phase starts from the incumbent and hands its best member on.
+Each phase starts from the incumbent and hands its best member on. On a space with
+size genes the first incumbent is the best of ``initial_samples`` random feasible archs
+by the winner rule (regularised evolution's random start); on NB201 none (it cost
+regret there, docs/search.md).
 
 The winner is not the last incumbent but the best of the *whole history* by a
 normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): z(ES) + z(log
