@@ -5,13 +5,18 @@
 
 Using ``ssh`` itself (not a Python SSH library) means ``~/.ssh/config``, agents, keys
 and jump hosts work as they do in a terminal. One master connection (ControlMaster)
-carries every command of a session, so a 1,000-block table opens one TCP connection;
-``BatchMode`` makes a missing key fail at once instead of prompting, ``ConnectTimeout``
-and server keep-alives bound how long an unreachable or vanished device can stall.
+carries every command of a session, so a 1,000-block table opens one TCP connection.
+The master is a child process that hwnas starts and stops itself (``-M -N``, never
+``ControlPersist``): a master that forks into the background keeps whatever stdio it was
+started with, outlives the job by minutes, and was seen to stall every later command of a
+long test run. ``BatchMode`` makes a missing key fail at once instead of prompting,
+``ConnectTimeout`` and server keep-alives bound how long an unreachable or vanished device
+can stall.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -20,6 +25,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,15 +62,15 @@ def control_base() -> str | None:
 class SSHConnection:
     """Commands and file uploads over one shared SSH connection; use as a context manager."""
 
-    def __init__(self, settings: SSHSettings, *, persist_s: int = 300, device_file: str = "") -> None:
+    def __init__(self, settings: SSHSettings, *, device_file: str = "") -> None:
         if shutil.which("ssh") is None:
             raise MissingDependency(
                 "OpenSSH client", "install it (apt-get install openssh-client) to reach SSH devices"
             )
         self.settings = settings
-        self.persist_s = persist_s
         self.device_file = device_file  # named in "cannot reach" errors: where the address is set
         self._control_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._master: subprocess.Popen[bytes] | None = None
 
     # ---- connection ----------------------------------------------------------------------
     @property
@@ -72,8 +78,12 @@ class SSHConnection:
         s = self.settings
         return f"{s.user + '@' if s.user else ''}{s.host}{':' + str(s.port) if s.port else ''}"
 
-    def ssh_args(self) -> list[str]:
-        """``ssh`` with every option of this connection, up to and including the host."""
+    def ssh_args(self, *, master: bool = False) -> list[str]:
+        """``ssh`` with every option of this connection, up to and including the host.
+
+        Commands join the master's socket when it is up (``ControlMaster=no``: a client never
+        becomes a master itself) and connect on their own when it is not.
+        """
         if self._control_dir is None:
             self._control_dir = tempfile.TemporaryDirectory(prefix="hw-", dir=control_base())
         s = self.settings
@@ -88,12 +98,14 @@ class SSHConnection:
             "-o",
             "ServerAliveCountMax=3",
             "-o",
-            "ControlMaster=auto",
+            f"ControlMaster={'yes' if master else 'no'}",
             "-o",
             f"ControlPath={self._control_dir.name}/%C",
             "-o",
-            f"ControlPersist={self.persist_s}",
+            "ControlPersist=no",
         ]
+        if master:
+            args += ["-M", "-N"]
         if s.port:
             args += ["-p", str(s.port)]
         if s.user:
@@ -104,23 +116,73 @@ class SSHConnection:
             args += ["-o", option]
         return args + ["--", s.host]
 
+    def _master_log(self) -> Path:
+        assert self._control_dir is not None
+        return Path(self._control_dir.name) / "master.log"
+
+    def _socket_ready(self) -> bool:
+        assert self._control_dir is not None
+        return any(p.is_socket() for p in Path(self._control_dir.name).iterdir())
+
     def open(self) -> SSHConnection:
-        """Connect (starting the shared master connection); unreachable hosts raise DeviceError."""
-        self.run("true", what="connect")
+        """Start the master connection and wait until its socket is up; unreachable hosts raise DeviceError."""
+        if self._master is not None:
+            return self
+        args = self.ssh_args(master=True)
+        with open(self._master_log(), "wb") as log:
+            # its own session: no terminal to stop it, no Ctrl-C before close() says goodbye
+            self._master = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
+            )
+        wait_s = 2 * self.settings.connect_timeout_s + 30
+        deadline = time.monotonic() + wait_s
+        while not self._socket_ready():
+            code = self._master.poll()
+            if code is not None:
+                self._master = None
+                raise self.error("connect", code, self._master_log().read_text("utf-8", "replace"))
+            if time.monotonic() > deadline:
+                self._stop_master()
+                raise DeviceError(f"{self.destination}: could not connect: no answer within {wait_s:.0f} s")
+            time.sleep(0.02)
         return self
 
-    def close(self) -> None:
+    def master_log_tail(self) -> str:
+        """The master's last line on stderr (why a connection stalled or dropped), or ''."""
         if self._control_dir is None:
+            return ""
+        try:
+            lines = [ln for ln in self._master_log().read_text("utf-8", "replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
+
+    def _stop_master(self) -> None:
+        master, self._master = self._master, None
+        if master is None:
             return
-        subprocess.run(
-            self.ssh_args()[:-2] + ["-O", "exit", "--", self.settings.host],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=30,
-        )
-        self._control_dir.cleanup()
-        self._control_dir = None
+        if master.poll() is None:
+            master.terminate()
+            try:
+                master.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                master.kill()
+                master.wait()
+
+    def close(self) -> None:
+        if self._master is not None and self._master.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+                subprocess.run(
+                    self.ssh_args()[:-2] + ["-O", "exit", "--", self.settings.host],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=30,
+                )
+        self._stop_master()
+        if self._control_dir is not None:
+            self._control_dir.cleanup()
+            self._control_dir = None
 
     def __enter__(self) -> SSHConnection:
         return self.open()
@@ -256,7 +318,13 @@ class SSHTransport(Transport):
         with selectors.DefaultSelector() as sel:
             sel.register(proc.stdout, selectors.EVENT_READ)
             if not sel.select(timeout_s):
-                raise DeviceError(f"{self.where}: no answer within {timeout_s:.0f} s while trying to {what}")
+                seen = [f"runner: {t}" for t in [self._stderr_tail()] if t]
+                seen += [f"ssh: {t}" for t in [self.ssh.master_log_tail()] if t]
+                running = "the runner is still running" if proc.poll() is None else f"ssh exited {proc.returncode}"
+                raise DeviceError(
+                    f"{self.where}: no answer within {timeout_s:.0f} s while trying to {what} "
+                    f"({'; '.join([running, *seen])})"
+                )
         line = proc.stdout.readline()
         if not line:
             raise self._lost(what)

@@ -61,10 +61,13 @@ def test_one_connection_serves_the_whole_job(sshd, tmp_path: Path) -> None:
     assert isinstance(target.transport, SSHTransport)
     with target:
         control = Path(target.transport.ssh._control_dir.name)  # type: ignore[attr-defined]
-        sockets = list(control.iterdir())
-        assert len(sockets) == 1 and sockets[0].is_socket()  # the ControlMaster every command reuses
+        sockets = [p for p in control.iterdir() if p.is_socket()]
+        assert len(sockets) == 1  # the ControlMaster every command reuses
+        master = target.transport.ssh._master  # type: ignore[attr-defined]
+        assert master is not None and master.poll() is None  # hwnas's own child, not a background daemon
         assert target.describe()["runtime"]["name"] == "onnxruntime"
     assert not control.exists()
+    assert master.poll() is not None  # stopped with the job: nothing outlives it
 
 
 def test_unreachable_host_is_a_clear_device_error(tmp_path: Path) -> None:
