@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import csv
+import signal
 from pathlib import Path
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+
+# A shell that starts pytest in the background (`cmd &` without job control) makes it ignore
+# SIGINT, and the commands the signal tests start would inherit that and never see their Ctrl-C.
+# A handler (unlike SIG_IGN) is reset at exec, so the children get the default and Python's
+# KeyboardInterrupt, as they do under a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
