@@ -95,7 +95,8 @@ class LocalRayCluster:
     def processes(self) -> list[int]:
         """Process ids of this cluster: those whose command line names its folder, and their descendants."""
         marker = str(self.root).encode()
-        roots, children = [], {}
+        roots: list[int] = []
+        children: dict[int, list[int]] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
