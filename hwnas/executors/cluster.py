@@ -92,6 +92,11 @@ class LocalRayCluster:
             raise
         return self
 
+    def add_node(self) -> None:
+        """One more node of ``cpus_per_node`` CPUs (the scaling bench grows a cluster from one node)."""
+        self._ray_start(f"--address={self.address}")
+        self.nodes += 1
+
     def processes(self) -> list[int]:
         """Process ids of this cluster: those whose command line names its folder, and their descendants."""
         marker = str(self.root).encode()
