@@ -33,11 +33,12 @@ from typing import Any
 from hwnas.errors import HwnasError, MissingDependency, UsageError, excerpt
 from hwnas.executors.base import Executor, R, T, check_batch, chunks
 
-#: Cost of one Ray task around its work (submit, schedule, ship arguments, return), measured by
-#: ``scripts/bench_scale.py`` on a 2-node cluster on 127.0.0.1 (docs/scale.md).
-TASK_OVERHEAD_MS = 3.7
-#: Scoring one architecture at the cheapest settings hwnas ships (nb201, ES + LogSynflow at 32 px).
-CHEAPEST_ARCH_MS = 30.0
+#: Cost of one Ray task around its work (submit, schedule, ship arguments, return; one task after
+#: another), measured by ``scripts/bench_scale.py`` on a cluster on 127.0.0.1 (docs/scale.md).
+TASK_OVERHEAD_MS = 4.2
+#: Scoring one architecture at the cheapest settings hwnas ships (nb201, ES + LogSynflow at 32 px),
+#: measured by the same script on the same machine.
+CHEAPEST_ARCH_MS = 63.0
 #: The overhead a task may add to its work.
 OVERHEAD_SHARE = 0.05
 #: Architectures per task when --batch is not given: enough that the overhead stays under
