@@ -47,6 +47,7 @@ DEFAULT_BATCH = max(1, math.ceil(TASK_OVERHEAD_MS / (OVERHEAD_SHARE * CHEAPEST_A
 #: Times Ray resubmits a task whose worker died before the call fails.
 MAX_RETRIES = 3
 CONNECT_TIMEOUT_S = 5.0
+CANCEL_WAIT_S = 5.0
 
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:]+\]):(?P<port>[0-9]{1,5})$")
 
@@ -108,11 +109,13 @@ class RayExecutor(Executor):
         ray = self._ray
         options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
         if self.address is None:
-            options["include_dashboard"] = False  # a local instance for this command only
+            # "local": always a new instance for this command (never a cluster someone else started here)
+            options.update(address="local", include_dashboard=False)
         else:
             check_address(self.address)
+            options["address"] = self.address
         try:
-            ray.init(address=self.address, **options)
+            ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
             where = self.address or "a local Ray instance"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -145,10 +148,21 @@ class RayExecutor(Executor):
                 pending.pop(0)
                 yield from results
         except BaseException:
-            for ref in pending:  # Ctrl-C, an error, or the caller stopped reading: free the cluster
-                with contextlib.suppress(Exception):  # a finished or lost task cannot be cancelled
-                    ray.cancel(ref, force=True)
+            self._cancel(pending)  # Ctrl-C, an error, or the caller stopped reading: free the cluster
             raise
+
+    def _cancel(self, refs: list[Any]) -> None:
+        """Cancel tasks: queued ones are dropped, running ones interrupted; a task still running after
+        CANCEL_WAIT_S has its worker killed. Waiting for the cancellations to land before the driver
+        disconnects keeps replies from arriving at a driver that is shutting down."""
+        ray = self._ray
+        with contextlib.suppress(Exception):  # a finished or lost task cannot be cancelled
+            for ref in refs:
+                ray.cancel(ref)
+            _, running = ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT_S)
+            for ref in running:
+                ray.cancel(ref, force=True)
+            ray.wait(running, num_returns=len(running), timeout=CANCEL_WAIT_S)
 
     def _get(self, ref: Any) -> list[Any]:
         from ray import exceptions as rex
