@@ -143,7 +143,7 @@ def check_compatible(pool: Pool, descriptions: Sequence[dict[str, Any]], space: 
     reference = facts(first, base)
     for member, description in zip(pool.members[1:], descriptions[1:], strict=True):
         mine = facts(member, description)
-        for key in reference.keys() | mine.keys():
+        for key in [*reference, *(k for k in mine if k not in reference)]:  # the table identity's fields first
             if reference.get(key) != mine.get(key):
                 raise UsageError(
                     f"cannot pool {first.name} and {member.name}: {key} {reference.get(key)!r} vs {mine.get(key)!r} "

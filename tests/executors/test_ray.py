@@ -152,13 +152,13 @@ def scores(path: Path) -> list[list[str]]:
 
 def test_bulk_scoring_and_bench_proxies_on_ray_equal_local(ray_cluster, nb201_dev_rows, tmp_path: Path) -> None:
     archs = tmp_path / "archs.txt"
-    archs.write_text("\n".join(row["arch_str"] for row in nb201_dev_rows[:24]) + "\n")
+    archs.write_text("\n".join(row["arch_str"] for row in nb201_dev_rows[:16]) + "\n")
     score = ["score", "--space", "nb201", "--archs", str(archs), "--proxies", "es,logsynflow,naswot", "--seed", "5"]
     bench = ["bench-proxies", "--ground-truth", str(NB201_DEV_CSV), "--accuracy-column", "cifar10_test_acc",
-             "--sample", "24", "--proxies", "es,naswot,es+naswot", "--seed", "5"]  # fmt: skip
+             "--sample", "16", "--proxies", "es,naswot,es+naswot", "--seed", "5"]  # fmt: skip
     ray = ["--executor", "ray", "--ray-address", ray_cluster.address]
     env = ray_cluster.driver_env()
-    # batch 1: 24 tasks on two nodes finish out of order; the table's rows must not
+    # batch 1: 16 tasks on two nodes finish out of order; the table's rows must not
     procs = [
         hwnas([*score, "--out", str(tmp_path / "ray.csv"), *ray, "--batch", "1"], env),
         hwnas([*bench, "--out", str(tmp_path / "bench-ray"), *ray], env),
@@ -169,7 +169,7 @@ def test_bulk_scoring_and_bench_proxies_on_ray_equal_local(ray_cluster, nb201_de
         code, err = finish(proc)
         assert code == 0, err
     assert scores(tmp_path / "ray.csv") == scores(tmp_path / "local.csv")
-    assert len(scores(tmp_path / "ray.csv")) == 24
+    assert len(scores(tmp_path / "ray.csv")) == 16
     assert scores(tmp_path / "bench-ray" / "scores.csv") == scores(tmp_path / "bench-local" / "scores.csv")
 
     def judged(folder: str) -> list[tuple[str, float, float]]:
