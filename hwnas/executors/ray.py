@@ -73,14 +73,33 @@ def check_address(address: str) -> None:
         )
     host, port = match["host"].strip("[]"), int(match["port"])
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as conn:
+            speaks_grpc = _answers_http2(conn)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise HwnasError(
             f"no Ray cluster answers at {address} ({reason}): start one with `ray start --head --port {port}` "
             "or fix --ray-address / RAY_ADDRESS"
         ) from None
+    if not speaks_grpc:  # ray.init would wait for minutes on a port that is not Ray's
+        raise HwnasError(
+            f"{address} answers but is not a Ray cluster (no gRPC reply): give the port `ray start --head --port` "
+            "was given (6379 by default)"
+        )
+
+
+def _answers_http2(conn: socket.socket) -> bool:
+    """Whether the server answers an HTTP/2 connection preface with a SETTINGS frame, as Ray's
+    gRPC servers (the GCS, Ray Client) do."""
+    conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+    reply = b""
+    with contextlib.suppress(OSError):
+        while len(reply) < 9:
+            chunk = conn.recv(9 - len(reply))
+            if not chunk:
+                break
+            reply += chunk
+    return len(reply) == 9 and reply[3] == 4  # frame type 4: SETTINGS
 
 
 def _run_batch(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:

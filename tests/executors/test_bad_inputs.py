@@ -65,3 +65,16 @@ def test_an_unreachable_cluster_is_one_line(capsys, tmp_path: Path) -> None:
     assert got == 1
     assert line.startswith(f"error: no Ray cluster answers at 127.0.0.1:{port} (Connection refused)"), line
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_port_that_is_not_ray_is_one_line_not_a_hang(capsys, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'hwnas[ray]')")
+    with socket.socket() as server:  # listens and accepts, but says nothing (a wrong port, another service)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        args = ["score", "--space", "nb201", ARCH, "--out", str(tmp_path / "s.csv"), "--executor", "ray",
+                "--ray-address", f"127.0.0.1:{port}"]  # fmt: skip
+        got, line = one_error(capsys, args)
+    assert got == 1
+    assert line.startswith(f"error: 127.0.0.1:{port} answers but is not a Ray cluster (no gRPC reply)"), line
