@@ -223,6 +223,11 @@ def load_device_file(path: str | os.PathLike[str]) -> Device:
 
 def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str = "") -> Device:
     """Validate a device mapping (as read from YAML)."""
+    if "pool" in data:
+        raise UsageError(
+            f"{where} is a device pool (hwnas/latency/pool.py): `hwnas profile --device` takes it; "
+            "other commands take one member, or the pool's table with --latency-table"
+        )
     top = _Checker(where, data)
     top.unknown(TOP_FIELDS)
     name = top.string("name", required=True)

@@ -9,7 +9,7 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" 
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null; } \
     || echo "could not install openssh-server: the SSH tests will skip" >&2
 fi
-source scripts/_venv.sh dev
+source scripts/_venv.sh dev,ray  # ray: the executor tests start a real two-node Ray cluster on 127.0.0.1
 # Lint, format and types first (configured in pyproject.toml): a new finding fails the run.
 "$PY" -m ruff check hwnas tests scripts
 "$PY" -m ruff format --check hwnas tests scripts

@@ -12,7 +12,7 @@ import numpy as np
 import typer
 from rich.table import Column, Table
 
-from hwnas.cli.options import JsonOpt, ResolutionOpt, SeedOpt, SpaceOpt
+from hwnas.cli.options import ExecutorOpt, JsonOpt, RayAddressOpt, ResolutionOpt, SeedOpt, SpaceOpt, TaskBatchOpt
 from hwnas.cli.output import emit_json, stdout
 from hwnas.cli.proxies import (
     BatchOpt,
@@ -89,6 +89,9 @@ def bench_proxies(
         int, typer.Option("--min-group", help="Smallest equal-#Params group that counts.")
     ] = MIN_GROUP,
     threads: ThreadsOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    batch: TaskBatchOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Judge proxies against ground-truth accuracy: Spearman, Kendall, within-equal-#Params Spearman, s/arch.
@@ -111,6 +114,9 @@ def bench_proxies(
     check_positive("--batch-size", batch_size)
     check_positive("--min-group", min_group)
     check_positive("--threads", threads)
+    from hwnas.executors import check_executor
+
+    check_executor(executor, address=ray_address, batch=batch)
     entries = split_names(proxies)
     bases, fusions = parse_entries(entries)
     for name in bases:
@@ -149,6 +155,9 @@ def bench_proxies(
         data_path=data,
         resume=True,
         threads=threads,
+        executor=executor,
+        ray_address=ray_address,
+        batch=batch,
     )
     by_arch = {str(row["arch"]): row for row in run.rows}
     accuracy = np.array([accuracy_of[a] for a in archs])

@@ -50,3 +50,28 @@ NoProbeOpt = Annotated[
         "(the fingerprint is still compared; HWNAS_NO_PROBE=1 does the same everywhere).",
     ),
 ]
+
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where candidates are scored: local (this machine) or ray (a Ray cluster; pip install 'hwnas[ray]'). "
+        "Results do not depend on it.",
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="--executor ray: the cluster's HOST:PORT (as `ray start --head --port` was given), auto or "
+        "ray://HOST:PORT (default: RAY_ADDRESS, else a Ray instance on this machine for this command).",
+    ),
+]
+TaskBatchOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--batch",
+        help="Architectures per task (a Ray task or a process-pool chunk; default: chosen from the measured "
+        "per-task overhead, docs/scale.md). Results do not depend on it.",
+    ),
+]

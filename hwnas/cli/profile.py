@@ -8,16 +8,26 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hwnas.cli.latency import DeviceOpt, ResumeOpt, TablesDirOpt, WorkDirOpt, progress_bar, validation_line
+from hwnas.cli.latency import ResumeOpt, TablesDirOpt, WorkDirOpt, progress_bar, validation_line
 from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE, load_device
 from hwnas.errors import UsageError
 from hwnas.spaces import DEFAULT_SPACE
 
+DevicesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--device",
+        "-d",
+        help="Device name, alias or YAML path (see `hwnas devices`), e.g. host-cpu or jetson. Give it twice or "
+        "more, or a pool file, to profile one table on a pool of devices of one kind (docs/scale.md).",
+    ),
+]
+
 
 def profile(
-    device: DeviceOpt = DEFAULT_DEVICE,
+    devices: DevicesOpt = None,
     space: SpaceOpt = DEFAULT_SPACE,
     resolution: ResolutionOpt = None,
     num_classes: NumClassesOpt = None,
@@ -57,8 +67,17 @@ def profile(
 ) -> None:
     """Time every distinct block of the space on the device and write its latency table
     (with --budget / --budget-s: a few-shot table, the rest of the blocks predicted)."""
+    from hwnas.latency.pool import is_pool_file
     from hwnas.latency.profile import profile_device
 
+    names = devices or [DEFAULT_DEVICE]
+    if len(names) > 1 or is_pool_file(names[0]):
+        if budget is not None or budget_s is not None or prior is not None:
+            raise UsageError("a few-shot table (--budget, --budget-s, --prior) is profiled on one device, not a pool")
+        _profile_pool(names, space, resolution, num_classes, limit, resume, overwrite, output, tables_dir, work_dir,
+                      json_out)  # fmt: skip
+        return
+    device = names[0]
     if budget is not None or budget_s is not None:
         _profile_fewshot(
             device, space, resolution, num_classes, resume, overwrite, output, budget, budget_s, prior,
@@ -109,6 +128,57 @@ def profile(
     table.add_row(
         "measured now", f"{summary.measured} block timings ({summary.already_present} already in the table{per})"
     )
+    _time_rows(table, summary)
+    stdout.print(table)
+
+
+def _profile_pool(
+    names: list[str],
+    space: str,
+    resolution: int | None,
+    num_classes: int | None,
+    limit: int | None,
+    resume: bool,
+    overwrite: bool,
+    output: Path | None,
+    tables_dir: Path | None,
+    work_dir: Path | None,
+    json_out: bool,
+) -> None:
+    from hwnas.latency.pool import load_pool, profile_pool
+
+    pool = load_pool(names)
+    with progress_bar(f"profile pool {pool.name}") as progress:
+        task = progress.add_task(f"profile pool {pool.name}", total=None, item="")
+
+        def on_start(total: int, present: int) -> None:
+            progress.update(task, total=total, completed=present)
+
+        def on_block(done: Any) -> None:
+            progress.update(task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
+
+        summary = profile_pool(
+            pool, space=space, resolution=resolution, num_classes=num_classes, limit=limit, resume=resume,
+            overwrite=overwrite, output=output, tables_dir=tables_dir, work_dir=work_dir, on_start=on_start,
+            on_block=on_block,
+        )  # fmt: skip
+    for name, message in summary.failed.items():
+        stderr.print(f"warning: {name} left the pool ({message}); the others measured its blocks")
+    if json_out:
+        emit_json(summary.to_dict())
+        return
+    table = Table(title=f"latency table for pool {summary.device} ({summary.runtime})", title_justify="left")
+    table.show_header = False
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("file", str(summary.path))
+    table.add_row(
+        "entries",
+        f"{summary.entries} of {summary.expected_entries}"
+        + ("" if summary.complete else " (incomplete: --resume continues)"),
+    )
+    table.add_row("measured now", f"{summary.measured} block timings ({summary.already_present} already in the table)")
+    table.add_row("by member", ", ".join(f"{m} {n}" for m, n in summary.members.items()) or "none")
     _time_rows(table, summary)
     stdout.print(table)
 

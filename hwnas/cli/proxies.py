@@ -21,7 +21,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hwnas.cli.options import JsonOpt, NumClassesOpt, ResolutionOpt, SeedOpt, SpaceOpt
+from hwnas.cli.options import (
+    ExecutorOpt,
+    JsonOpt,
+    NumClassesOpt,
+    RayAddressOpt,
+    ResolutionOpt,
+    SeedOpt,
+    SpaceOpt,
+    TaskBatchOpt,
+)
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.errors import UsageError
 from hwnas.io import read_text
@@ -116,9 +125,17 @@ def run_scoring(
     data_path: Path | None,
     resume: bool,
     threads: int,
+    executor: str = "local",
+    ray_address: str | None = None,
+    batch: int | None = None,
 ) -> ScoreRun:
+    """Score into ``out`` on the chosen executor (local: this process with ``threads`` threads;
+    ray: tasks of ``batch`` architectures, one thread each)."""
     import torch
 
+    from hwnas.executors import check_executor, make_executor
+
+    check_executor(executor, address=ray_address, batch=batch)
     torch.set_num_threads(threads)
     search_space = get_space(space_name)
     resolve_proxies(proxies, has_data=data_path is not None)
@@ -135,7 +152,7 @@ def run_scoring(
         data=str(data_path) if data_path else None,
     )
     check_out_path(out)  # before a progress bar is drawn
-    with _progress() as progress:
+    with make_executor(executor, address=ray_address, batch=batch) as runner, _progress() as progress:
         task = progress.add_task("scoring", total=0, rate="")
         done = {"n": 0, "s": 0.0}
 
@@ -159,6 +176,7 @@ def run_scoring(
             resume=resume,
             on_start=on_start,
             on_scored=on_scored,
+            executor=runner,
         )
 
 
@@ -187,6 +205,9 @@ def score(
         bool, typer.Option("--resume", help="Keep the rows already in --out and score only what is missing.")
     ] = False,
     threads: ThreadsOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    batch: TaskBatchOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Score architectures with training-free proxies into a CSV (one row per arch, seconds per proxy).
@@ -200,6 +221,9 @@ def score(
     check_positive("--batch-size", batch_size)
     check_positive("--num-classes", num_classes)
     check_positive("--threads", threads)
+    from hwnas.executors import check_executor
+
+    check_executor(executor, address=ray_address, batch=batch)
     names = split_names(proxies)
     resolve_proxies(names, has_data=data is not None)
     search_space = get_space(space)
@@ -224,6 +248,9 @@ def score(
         data_path=data,
         resume=resume,
         threads=threads,
+        executor=executor,
+        ray_address=ray_address,
+        batch=batch,
     )
     if json_out:
         emit_json(

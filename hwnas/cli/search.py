@@ -10,7 +10,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hwnas.cli.options import JsonOpt, NoProbeOpt, ResolutionOpt, SeedOpt, SpaceOpt, check_resolution
+from hwnas.cli.options import (
+    ExecutorOpt,
+    JsonOpt,
+    NoProbeOpt,
+    RayAddressOpt,
+    ResolutionOpt,
+    SeedOpt,
+    SpaceOpt,
+    TaskBatchOpt,
+    check_resolution,
+)
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
@@ -102,6 +112,9 @@ def search(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")
     ] = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    batch: TaskBatchOpt = None,
     resolution: ResolutionOpt = None,
     proxy_resolution: Annotated[
         int | None,
@@ -155,6 +168,9 @@ def search(
         proxy_resolution=proxy_resolution,
     )
     _check_proxies(config)
+    from hwnas.executors import check_executor, make_executor
+
+    check_executor(executor, workers=workers, address=ray_address, batch=batch)  # before the probe's timing
     source = load_latency_source(
         space=search_space,
         device=device,
@@ -163,17 +179,21 @@ def search(
         resolution=resolution,
         probe=not no_probe,  # before the search: a local device's table is re-timed on a few blocks
     )
+    runner = make_executor(executor, workers=workers, address=ray_address, batch=batch)  # the run closes it
     total = config.evaluations if budget_s is None else None
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=stderr,
-        disable=not stderr.is_terminal,  # no bar in logs and pipes: only the summary and errors
-        transient=True,
-    ) as progress:
+    with (
+        runner,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=stderr,
+            disable=not stderr.is_terminal,  # no bar in logs and pipes: only the summary and errors
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task(f"search {space}", total=total, status="")
 
         def on_step(state, phase) -> None:
@@ -185,7 +205,15 @@ def search(
             )
 
         result = run_search(
-            config, source, out, device=device, workers=workers, resume=resume, budget_s=budget_s, on_step=on_step
+            config,
+            source,
+            out,
+            device=device,
+            workers=workers,
+            resume=resume,
+            budget_s=budget_s,
+            on_step=on_step,
+            executor=runner,
         )
     if json_out:
         emit_json(result)

@@ -10,7 +10,7 @@ Layout (``schema_version`` 1)::
      "calibration": {"method", "scale", "offset_ms", ...}, "validation": {...} | null,
      "entries": {"<block key>": {"kind", "input_shape", "median_ms", "p10_ms", "p90_ms",
                                  "mean_ms", "std_ms", "n", "rounds", "round_medians_ms",
-                                 "round_p10_ms"}}}
+                                 "round_p10_ms", "measured_by" (pool tables: one member per round)}}}
 
 The layout's records (header, entry, calibration, validation) live in :mod:`hwnas.records`.
 The table is keyed by device *and* runtime build (REFERENCE §7): resuming a table with a
@@ -213,9 +213,9 @@ class LatencyTable:
         """The statistic predictions use: ``median`` unless the device's timing says ``p10``."""
         return self.header.estimator
 
-    def add(self, spec: BlockSpec, stats: TimingStats) -> None:
+    def add(self, spec: BlockSpec, stats: TimingStats, *, by: str | None = None) -> None:
         """Record one round of ``spec``; the entry keeps the statistics of its fastest round
-        (lowest value of the table's estimator).
+        (lowest value of the table's estimator). ``by`` names the pool member that timed it.
 
         Other processes can only slow a run down, and on a shared machine they do so in
         spells that cover whole rounds; the fastest round is the best estimate of the
@@ -223,9 +223,9 @@ class LatencyTable:
         """
         old = self._entries.get(spec.key)
         self._entries[spec.key] = (
-            TableEntry.first(spec.kind, spec.input_shape, stats)
+            TableEntry.first(spec.kind, spec.input_shape, stats, by=by)
             if old is None or old.predicted  # a measurement replaces a prediction
-            else old.with_round(stats, self.estimator)
+            else old.with_round(stats, self.estimator, by=by, earlier_by=self.device_name)
         )
 
     def add_prediction(self, spec: BlockSpec, value_ms: float) -> None:

@@ -8,6 +8,10 @@ scored: architectures not yet in it, and proxies not yet in a row. The settings
 that change scores (space, seed, batch size, resolution, classes, data) are kept
 beside the table in ``<table>.meta.json``; resuming with other settings is an
 error rather than a silently mixed table.
+
+Rows are scored by an :class:`~hwnas.executors.Executor` (default: this process); it
+yields them in the order of the architectures, so the table is the same, row for row,
+whatever ran it and however many workers it had.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import io
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from hwnas.errors import UsageError
+from hwnas.executors import Executor, LocalExecutor
 from hwnas.io import atomic_write_json, atomic_write_text, read_json, read_text
 from hwnas.proxies import resolve_proxies, score_architecture_timed
 from hwnas.proxies.data import LabelledImages
@@ -125,6 +132,7 @@ def score_table(
     on_start: Callable[[int], None] | None = None,
     on_scored: Callable[[str, dict[str, float], dict[str, float]], None] | None = None,
     checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+    executor: Executor | None = None,
 ) -> ScoreRun:
     """Score ``archs`` (canonical encodings) with ``proxies`` into the CSV ``out``.
 
@@ -150,29 +158,17 @@ def score_table(
     if on_start:
         on_start(len(todo))
     last_write = time.monotonic()
+    runner = executor if executor is not None else LocalExecutor()
+    score = partial(_score_row, space, settings, data)
     try:
-        for arch, missing in todo:
-            scores, seconds = score_architecture_timed(
-                space,
-                space.decode(arch),
-                missing,
-                seed=settings.seed,
-                batch_size=settings.batch_size,
-                resolution=settings.resolution,
-                num_classes=settings.num_classes,
-                data=data,
-            )
-            # Built aside and stored in one assignment: an interrupt can never leave a half-filled row.
-            row = dict(rows.get(arch, {ARCH_COLUMN: arch}))
-            for p in missing:
-                row[p] = scores[p]
-                row[seconds_column(p)] = seconds[p]
-            rows[arch] = row
-            if on_scored:
-                on_scored(arch, scores, seconds)
-            if time.monotonic() - last_write >= checkpoint_every_s:
-                write_table(out, columns, list(rows.values()))
-                last_write = time.monotonic()
+        with closing(runner.imap(score, todo)) as results:
+            for (arch, missing), (scores, seconds) in zip(todo, results, strict=True):
+                _store(rows, arch, missing, scores, seconds)
+                if on_scored:
+                    on_scored(arch, scores, seconds)
+                if time.monotonic() - last_write >= checkpoint_every_s:
+                    write_table(out, columns, list(rows.values()))
+                    last_write = time.monotonic()
     except BaseException:
         if fresh and not rows:  # nothing scored: leave no empty table or settings file behind
             meta_path(out).unlink(missing_ok=True)
@@ -189,6 +185,38 @@ def score_table(
         scored=len(todo),
         reused=len(archs) - len(todo),
     )
+
+
+def _score_row(
+    space: SearchSpace[Any], settings: ScoreSettings, data: LabelledImages | None, item: tuple[str, list[str]]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Scores and seconds of one architecture's missing proxies (runs wherever the executor puts it)."""
+    arch, missing = item
+    return score_architecture_timed(
+        space,
+        space.decode(arch),
+        missing,
+        seed=settings.seed,
+        batch_size=settings.batch_size,
+        resolution=settings.resolution,
+        num_classes=settings.num_classes,
+        data=data,
+    )
+
+
+def _store(
+    rows: dict[str, dict[str, float | str]],
+    arch: str,
+    missing: list[str],
+    scores: dict[str, float],
+    seconds: dict[str, float],
+) -> None:
+    """Built aside and stored in one assignment: an interrupt can never leave a half-filled row."""
+    row = dict(rows.get(arch, {ARCH_COLUMN: arch}))
+    for p in missing:
+        row[p] = scores[p]
+        row[seconds_column(p)] = seconds[p]
+    rows[arch] = row
 
 
 def check_out_path(out: Path) -> None:

@@ -66,7 +66,9 @@ class TableEntry:
 
     ``rounds`` and the round lists are None in tables written before rounds existed (one round).
     ``source`` is ``measured`` (timed on the device) or ``predicted`` (a few-shot table's model
-    priced it: every statistic holds the predicted value, ``std_ms`` 0 and ``n`` 0 runs)."""
+    priced it: every statistic holds the predicted value, ``std_ms`` 0 and ``n`` 0 runs).
+    ``measured_by`` names the pool member that timed each round (a device pool's table); None
+    when the table's one device timed them all."""
 
     kind: str
     input_shape: tuple[int, ...]
@@ -75,6 +77,7 @@ class TableEntry:
     round_medians_ms: tuple[float, ...] | None = None
     round_p10_ms: tuple[float, ...] | None = None
     source: str = "measured"
+    measured_by: tuple[str, ...] | None = None
 
     @property
     def predicted(self) -> bool:
@@ -92,16 +95,28 @@ class TableEntry:
         stats = TimingStats(value_ms, value_ms, value_ms, value_ms, 0.0, 0)
         return cls(kind, tuple(input_shape), stats, source="predicted")
 
-    def with_round(self, stats: TimingStats, estimator: str) -> TableEntry:
-        """This entry after one more round: the faster round's statistics (by ``estimator``), all rounds listed."""
+    def with_round(
+        self, stats: TimingStats, estimator: str, *, by: str | None = None, earlier_by: str = ""
+    ) -> TableEntry:
+        """This entry after one more round: the faster round's statistics (by ``estimator``), all rounds listed.
+
+        ``by`` names the pool member that timed the round; rounds timed before without a
+        name are credited to ``earlier_by`` (the table's device)."""
         medians = (*(self.round_medians_ms or (self.stats.median_ms,)), stats.median_ms)
         p10s = (*(self.round_p10_ms or (self.stats.p10_ms,)), stats.p10_ms)
         best = best_of_rounds((self.stats, stats), estimator)
-        return replace(self, stats=best, rounds=len(medians), round_medians_ms=medians, round_p10_ms=p10s)
+        measured_by = self.measured_by
+        if by is not None or measured_by is not None:
+            before = measured_by or (earlier_by,) * (len(medians) - 1)
+            measured_by = (*before, by or earlier_by)
+        return replace(
+            self, stats=best, rounds=len(medians), round_medians_ms=medians, round_p10_ms=p10s, measured_by=measured_by
+        )
 
     @classmethod
-    def first(cls, kind: str, input_shape: Sequence[int], stats: TimingStats) -> TableEntry:
-        return cls(kind, tuple(input_shape), stats, 1, (stats.median_ms,), (stats.p10_ms,))
+    def first(cls, kind: str, input_shape: Sequence[int], stats: TimingStats, *, by: str | None = None) -> TableEntry:
+        measured_by = None if by is None else (by,)
+        return cls(kind, tuple(input_shape), stats, 1, (stats.median_ms,), (stats.p10_ms,), measured_by=measured_by)
 
     def to_json(self) -> Json:
         out: Json = {"kind": self.kind, "input_shape": list(self.input_shape), "source": self.source}
@@ -112,6 +127,8 @@ class TableEntry:
             out["round_medians_ms"] = list(self.round_medians_ms)
         if self.round_p10_ms is not None:
             out["round_p10_ms"] = list(self.round_p10_ms)
+        if self.measured_by is not None:
+            out["measured_by"] = list(self.measured_by)
         return out
 
     @classmethod
@@ -125,6 +142,7 @@ class TableEntry:
             None if medians is None else tuple(float(x) for x in medians),
             None if p10s is None else tuple(float(x) for x in p10s),
             str(data.get("source", "measured")),
+            None if data.get("measured_by") is None else tuple(str(x) for x in data["measured_by"]),
         )
 
 

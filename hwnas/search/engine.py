@@ -6,8 +6,8 @@ phases and never branches on a strategy's name.
 
 Every candidate is checked against the constraints *before* it is scored;
 infeasible ones (and those of unknown latency, counted apart) are never scored or
-reported. A step breeds a fixed number of children (``batch``), so the number of
-worker processes never changes the result. State after each step is a JSON
+reported. A step breeds a fixed number of children (``batch``), so the executor
+(local processes or a Ray cluster) and its number of workers never change the result. State after each step is a JSON
 checkpoint: resuming replays nothing and ends where an uninterrupted run ends.
 """
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hwnas.errors import HwnasError, UsageError
+from hwnas.executors import Executor
 from hwnas.search.constraints import Constraints, FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
 from hwnas.search.fitness import BUDGET_USE
@@ -145,6 +146,7 @@ class SearchEngine:
         state: SearchState | None = None,
         budget_s: float | None = None,
         scorer: ProxyScorer | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.config = config
         self.strategy = config.strategy
@@ -159,6 +161,7 @@ class SearchEngine:
                 config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size
             ),
             workers=workers,
+            executor=executor,
         )
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.errors import UsageError
+from hwnas.executors import Executor
 from hwnas.io import missing_folders, remove_empty_folders
 from hwnas.search.engine import Phase, SearchConfig, SearchEngine, SearchState
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
@@ -25,11 +26,13 @@ def run_search(
     budget_s: float | None = None,
     on_step: Callable[[SearchState, Phase | None], None] | None = None,
     scorer: ProxyScorer | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Search, checkpointing after every step; returns {"best": best.json's content, "run": ..., "out": ...}.
 
     An existing checkpoint in ``out`` is continued with ``resume=True`` and refused
-    otherwise, so a finished or interrupted run is never overwritten by accident.
+    otherwise, so a finished or interrupted run is never overwritten by accident. The
+    checkpoint holds no trace of the executor: a run begun on Ray resumes locally and back.
     """
     run_dir = RunDir(out)
     state = None
@@ -39,7 +42,10 @@ def run_search(
                 f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out"
             )
         state = run_dir.load_checkpoint(config)
-    engine = SearchEngine(config, latency_source, workers=workers, state=state, budget_s=budget_s, scorer=scorer)
+    engine = SearchEngine(
+        config, latency_source, workers=workers, state=state, budget_s=budget_s, scorer=scorer, executor=executor
+    )
+    where = engine.scorer.executor.describe()  # before the run closes it
     started = time.perf_counter()
 
     def step_done(st: SearchState, phase: Phase | None) -> None:
@@ -70,7 +76,8 @@ def run_search(
         "this_invocation_s": round(time.perf_counter() - started, 3),
         "stop_reason": state.stop_reason,
         "phases": [p.to_json() for p in engine.phases],
-        "workers": workers,
+        "workers": where["workers"],
+        "executor": where,
     }
     run_dir.write_history(state)
     run_dir.write_best(best)

@@ -1,16 +1,19 @@
-"""Proxy scoring for the search: a cache of seen architectures and optional worker processes.
+"""Proxy scoring for the search: a cache of seen architectures and an executor that scores the rest.
 
 Scores are a function of (encoding, proxies, seed, resolution, batch size) only,
-so the cache can be saved in a checkpoint and the number of workers never
-changes a result, only the wall time.
+so the cache can be saved in a checkpoint and the executor (this process, a
+process pool, a Ray cluster) and its number of workers never change a result,
+only the wall time.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+
+from hwnas.executors import Executor, LocalExecutor
+from hwnas.executors.local import init_worker
 
 
 @dataclass(frozen=True)
@@ -20,14 +23,6 @@ class ScoringConfig:
     seed: int
     resolution: int | None
     batch_size: int | None
-
-
-def _init_worker() -> None:
-    """One intra-op thread per scoring process: small proxy networks gain nothing from more,
-    and oversubscribed cores made scoring up to 20x slower on a busy 2-core machine."""
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def _score(config: ScoringConfig, text: str) -> dict[str, float]:
@@ -47,17 +42,24 @@ def _score(config: ScoringConfig, text: str) -> dict[str, float]:
 
 
 class ProxyScorer:
-    """Scores encodings, each once; ``cache`` maps encoding -> {proxy: score}."""
+    """Scores encodings, each once; ``cache`` maps encoding -> {proxy: score}.
+
+    ``executor`` runs the scoring (default: a :class:`LocalExecutor` with ``workers``
+    processes); the scorer closes it."""
 
     def __init__(
-        self, config: ScoringConfig, *, workers: int = 1, cache: dict[str, dict[str, float]] | None = None
+        self,
+        config: ScoringConfig,
+        *,
+        workers: int = 1,
+        cache: dict[str, dict[str, float]] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.config = config
-        self.workers = max(1, workers)
+        self.executor = executor if executor is not None else LocalExecutor(workers)
         self.cache: dict[str, dict[str, float]] = cache if cache is not None else {}  # shared, not copied
-        self._pool: ProcessPoolExecutor | None = None
-        if self.workers == 1 and config.space:
-            _init_worker()  # scoring runs in this process
+        if isinstance(self.executor, LocalExecutor) and self.executor.workers == 1 and config.space:
+            init_worker()  # scoring runs in this process
 
     def __enter__(self) -> ProxyScorer:
         return self
@@ -66,21 +68,12 @@ class ProxyScorer:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        self.executor.close()
 
     def score_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if todo:
-            if self.workers == 1 or len(todo) == 1:
-                results = [_score(self.config, t) for t in todo]
-            else:
-                if self._pool is None:
-                    self._pool = ProcessPoolExecutor(
-                        self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
-                    )
-                results = list(self._pool.map(_score, [self.config] * len(todo), todo))
+            results = self.executor.map(partial(_score, self.config), todo)  # in the order of todo
             self.cache.update(zip(todo, results, strict=True))
         return [self.cache[t] for t in texts]
 
