@@ -8,13 +8,18 @@ error. :mod:`hwnas.devices` finds devices by name. Fields::
     description: ...               # one line
     aliases: [cpu]                 # other names --device accepts
     runtime: onnxruntime           # a registered runtime (hwnas.runtimes): onnxruntime | tensorrt | coreml
-    provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu
+                                   # | litert | openvino
+    provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu /
+                                   # LiteRT: cpu (XNNPACK) | gpu (adb only) / OpenVINO: CPU | GPU | NPU
     precision: fp32                # fp32 | fp16 | int8
-    threads: 1                     # intra-op threads (ORT); null lets the runtime choose
+    threads: 1                     # intra-op threads (ORT, LiteRT, OpenVINO); null lets the runtime choose
+    streams: 1                     # OpenVINO only: inference streams (null: the LATENCY hint chooses)
     batch_size: 1
     graph_optimization: all        # ORT: disable | basic | extended | all
-    connection: local              # local | ssh
+    connection: local              # local | ssh | adb
     ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
+    adb: {serial, adb, benchmark_model, work_dir}
+                                   # adb: an Android phone timed with LiteRT's benchmark_model
     timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock, rounds, estimator}
                                    # clock: wall | thread_cpu; estimator: median | p10
     notes: ...                     # how to make the device's clocks stable, etc.
@@ -39,7 +44,7 @@ from hwnas.runtimes.base import DeviceSettings, SettingError
 from hwnas.runtimes.timing import CLOCKS, ESTIMATORS, TimingSettings
 
 PRECISIONS = ("fp32", "fp16", "int8")
-CONNECTIONS = ("local", "ssh")
+CONNECTIONS = ("local", "ssh", "adb")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 
 
@@ -61,6 +66,27 @@ class SSHSettings:
     options: tuple[str, ...] = ()
 
 
+#: An adb serial (``adb devices``: USB serials, ``host:port`` for network devices, ``emulator-5554``).
+ADB_SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+#: A path on the phone: absolute, no shell metacharacters (it is quoted anyway; this keeps it readable).
+DEVICE_PATH = re.compile(r"/[A-Za-z0-9._/+-]*")
+
+
+@dataclass(frozen=True)
+class AdbSettings:
+    """How ``adb`` reaches an Android phone and where LiteRT's ``benchmark_model`` is on it.
+
+    ``serial`` is required (``adb devices`` lists it), so a table is never timed on
+    whichever phone happens to be plugged in. ``benchmark_model`` is the path of LiteRT's
+    prebuilt Android benchmark binary on the phone; ``work_dir`` is where models are pushed.
+    """
+
+    serial: str
+    adb: str = "adb"
+    benchmark_model: str = "/data/local/tmp/benchmark_model"
+    work_dir: str = "/data/local/tmp/hwnas"
+
+
 @dataclass(frozen=True)
 class Device:
     """One target device, validated; ``source`` is the YAML file it came from."""
@@ -72,20 +98,25 @@ class Device:
     aliases: tuple[str, ...] = ()
     provider: str | None = None
     threads: int | None = None
+    streams: int | None = None
     batch_size: int = 1
     graph_optimization: str = "all"
     connection: str = "local"
     ssh: SSHSettings | None = None
+    adb: AdbSettings | None = None
     timing: TimingSettings = field(default_factory=TimingSettings)
     notes: str = ""
     source: str = ""
 
     @property
     def is_remote(self) -> bool:
-        return self.connection == "ssh"
+        """Reached over SSH or adb: artifacts are copied to the device before they are timed."""
+        return self.connection in ("ssh", "adb")
 
     def where(self) -> str:
         """``local`` or ``user@host:port`` for messages."""
+        if self.adb is not None:
+            return f"adb:{self.adb.serial}"
         if self.ssh is None:
             return "local"
         user = f"{self.ssh.user}@" if self.ssh.user else ""
@@ -97,6 +128,7 @@ class Device:
         return {
             "precision": self.precision,
             "threads": self.threads,
+            "streams": self.streams,
             "provider": self.provider,
             "graph_optimization": self.graph_optimization,
         }
@@ -118,13 +150,16 @@ TOP_FIELDS = {
     "provider",
     "precision",
     "threads",
+    "streams",
     "batch_size",
     "graph_optimization",
     "connection",
     "ssh",
+    "adb",
     "timing",
     "notes",
 }
+ADB_FIELDS = {"serial", "adb", "benchmark_model", "work_dir"}
 SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
 TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"}
 
@@ -234,10 +269,25 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
     precision = top.choice("precision", PRECISIONS, default="fp32")
     provider = top.string("provider", runtime_cls.default_provider)
     try:
-        runtime_cls.check_settings(DeviceSettings(precision, provider, top.data.get("threads")))
+        runtime_cls.check_settings(
+            DeviceSettings(
+                precision,
+                provider,
+                top.data.get("threads"),
+                streams=top.data.get("streams"),
+                connection=str(top.data.get("connection", "local")),
+            )
+        )
     except SettingError as exc:
         raise top.fail(exc.field, exc.message) from None
     connection = top.choice("connection", CONNECTIONS, default="local")
+    if connection not in runtime_cls.connections:
+        raise top.fail(
+            "connection", f"{connection} is not available for {runtime} (use {' or '.join(runtime_cls.connections)})"
+        )
+    if top.data.get("streams") is not None and not runtime_cls.takes_streams:
+        able = ", ".join(n for n in RUNTIMES if RUNTIMES.get(n).takes_streams)
+        raise top.fail("streams", f"applies to {able} devices only (this one runs {runtime})")
     ssh_data = top.mapping("ssh")
     ssh = None
     if connection == "ssh":
@@ -246,6 +296,14 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         ssh = _parse_ssh(where, ssh_data)
     elif ssh_data is not None:
         raise top.fail("ssh", "is only allowed with connection: ssh")
+    adb_data = top.mapping("adb")
+    adb = None
+    if connection == "adb":
+        if adb_data is None:
+            raise top.fail("adb", "is required when connection is adb (serial, and optionally adb, benchmark_model, work_dir)")
+        adb = _parse_adb(where, adb_data)
+    elif adb_data is not None:
+        raise top.fail("adb", "is only allowed with connection: adb")
     timing_data = top.mapping("timing") or {}
     tc = _Checker(where, timing_data, "timing.")
     tc.unknown(TIMING_FIELDS)
@@ -272,10 +330,12 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         aliases=top.strings("aliases"),
         provider=provider,
         threads=top.integer("threads", None, minimum=1, maximum=1024, optional=True),
+        streams=top.integer("streams", None, minimum=1, maximum=256, optional=True),
         batch_size=top.integer("batch_size", 1, minimum=1, maximum=4096) or 1,
         graph_optimization=top.choice("graph_optimization", GRAPH_OPTIMIZATIONS, default="all"),
         connection=connection,
         ssh=ssh,
+        adb=adb,
         timing=timing,
         notes=top.string("notes", "") or "",
         source=source,
@@ -388,3 +448,24 @@ def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
         connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1, maximum=600) or 10,
         options=_ssh_options(c),
     )
+
+
+def _parse_adb(where: str, data: dict[str, Any]) -> AdbSettings:
+    """The ``adb`` mapping: every value is checked here and passed to ``adb`` as one list argument."""
+    c = _Checker(where, data, "adb.")
+    c.unknown(ADB_FIELDS)
+    serial = c.string("serial")
+    if serial is None:
+        raise c.fail("serial", "is required: the phone's serial as `adb devices` lists it (e.g. 35121FDH2000XY)")
+    if not ADB_SERIAL.fullmatch(serial):
+        raise c.fail("serial", f"must be an adb serial (letters, digits, . _ : -), got {excerpt(serial)}")
+    adb = c.string("adb", "adb") or "adb"
+    if any(ch.isspace() for ch in adb):
+        raise c.fail("adb", f"must be the adb program (a name or a path, no arguments), got {excerpt(adb)}")
+    paths = {}
+    for name, default in (("benchmark_model", AdbSettings.benchmark_model), ("work_dir", AdbSettings.work_dir)):
+        value = c.string(name, default) or default
+        if not DEVICE_PATH.fullmatch(value):
+            raise c.fail(name, f"must be an absolute path on the phone (letters, digits, . _ / + -), got {excerpt(value)}")
+        paths[name] = value
+    return AdbSettings(serial=serial, adb=adb, **paths)

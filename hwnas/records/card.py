@@ -13,10 +13,12 @@ CARD_VERSION = 1
 
 @dataclass(frozen=True)
 class LatencyCheck:
-    """The fp32 ONNX file's measured figure (by the device's estimator) vs the table's prediction."""
+    """The measured figure of the file the target device runs (by the device's estimator) vs the table's
+    prediction: ``model.onnx`` for ONNX Runtime devices, ``model.tflite`` for LiteRT, the OpenVINO IR."""
 
     checked: bool
     reason: str | None = None
+    file: str = "model.onnx"
     device: str | None = None
     predicted_ms: float | None = None
     measured_ms: float | None = None
