@@ -300,7 +300,9 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
     adb = None
     if connection == "adb":
         if adb_data is None:
-            raise top.fail("adb", "is required when connection is adb (serial, and optionally adb, benchmark_model, work_dir)")
+            raise top.fail(
+                "adb", "is required when connection is adb (serial, and optionally adb, benchmark_model, work_dir)"
+            )
         adb = _parse_adb(where, adb_data)
     elif adb_data is not None:
         raise top.fail("adb", "is only allowed with connection: adb")
@@ -317,6 +319,13 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         rounds=tc.integer("rounds", defaults.rounds, minimum=1, maximum=100) or 1,
         estimator=tc.choice("estimator", ESTIMATORS, default="median"),
     )
+    if connection == "adb" and (timing.estimator != "median" or timing.clock != "wall" or timing.rounds != 1):
+        bad = "estimator" if timing.estimator != "median" else "clock" if timing.clock != "wall" else "rounds"
+        raise tc.fail(
+            bad,
+            "must be left at its default on adb devices (benchmark_model times on the phone and reports its own "
+            "median; estimator median, clock wall, rounds 1)",
+        )
     if timing.clock == "thread_cpu" and (not runtime_cls.thread_cpu_clock or top.data.get("threads") != 1):
         able = " or ".join(n for n in RUNTIMES if RUNTIMES.get(n).thread_cpu_clock)
         raise tc.fail(
@@ -466,6 +475,8 @@ def _parse_adb(where: str, data: dict[str, Any]) -> AdbSettings:
     for name, default in (("benchmark_model", AdbSettings.benchmark_model), ("work_dir", AdbSettings.work_dir)):
         value = c.string(name, default) or default
         if not DEVICE_PATH.fullmatch(value):
-            raise c.fail(name, f"must be an absolute path on the phone (letters, digits, . _ / + -), got {excerpt(value)}")
+            raise c.fail(
+                name, f"must be an absolute path on the phone (letters, digits, . _ / + -), got {excerpt(value)}"
+            )
         paths[name] = value
     return AdbSettings(serial=serial, adb=adb, **paths)

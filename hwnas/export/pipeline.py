@@ -255,9 +255,7 @@ def build_card(
         },
         target={"device": device.name, "runtime": device.runtime, "precision": device.precision, **prediction},
         artifacts=tuple(artifacts),
-        latency_check=LatencyCheck.from_json(
-            latency_check(prediction, latency.get(checked.format), checked.file)
-        ),
+        latency_check=LatencyCheck.from_json(latency_check(prediction, latency.get(checked.format), checked.file)),
         int8_speedup=Int8Speedup.from_json(int8_speedup(latency)),
         calibration=ctx.calibration.describe() if ctx.calibration is not None else None,
         parity_inputs={name: int(len(x)) for name, x in ctx.parity_inputs.items()},
