@@ -32,7 +32,7 @@ from hwnas.devices import Device
 from hwnas.errors import DeviceError, MissingDependency
 from hwnas.transport.base import Transport
 
-_STAT = re.compile(r"^count=(\d+)\b.*$", re.MULTILINE)
+_STAT = re.compile(r"^(?:\S+: )?(count=\d+\b.*)$", re.MULTILINE)  # lines may carry "INFO: "
 _FIELD = re.compile(r"\b([a-z0-9]+)=(-?[0-9.]+(?:e[-+]?\d+)?)")
 _INIT = re.compile(r"Inference timings in us: Init: ([0-9.]+)")
 
@@ -43,7 +43,7 @@ def parse_benchmark_output(text: str) -> dict[str, Any]:
     The last ``count=`` line is the timed runs (the one before it the warm-up). Raises
     ValueError naming what is missing when the output has no such line (a crash, a bad flag).
     """
-    lines = [m.group(0) for m in _STAT.finditer(text)]
+    lines = [m.group(1) for m in _STAT.finditer(text)]
     if not lines:
         tail = [ln.strip() for ln in text.splitlines() if ln.strip()]
         raise ValueError(f"benchmark_model printed no timing summary (count=...){': ' + tail[-1] if tail else ''}")

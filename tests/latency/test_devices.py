@@ -71,7 +71,8 @@ BASE = {"name": "x", "runtime": "onnxruntime", "precision": "fp32"}
         ({"precision": "fp8"}, "devices/x.yaml: field 'precision' must be one of fp32, fp16, int8, got 'fp8'"),
         (
             {"runtime": "tflite"},
-            "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, litert, openvino, got 'tflite'",
+            "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, litert, openvino, "
+            "got 'tflite'",
         ),
         ({"threads": 0}, "devices/x.yaml: field 'threads' must be an integer from 1 to 1024, got 0"),
         ({"threads": "two"}, "field 'threads' must be an integer from 1 to 1024, got 'two'"),
