@@ -19,7 +19,16 @@ from hwnas.runtimes import RUNTIMES, device_modules
 from hwnas.runtimes.timing import TimingSettings
 from hwnas.transport.zipapp import archive_members, write_runner
 
-RUNTIME_MODULES = {"onnxruntime", "numpy", "tensorrt", "cuda", "coremltools"}
+RUNTIME_MODULES = {
+    "onnxruntime",
+    "numpy",
+    "tensorrt",
+    "cuda",
+    "coremltools",
+    "ai_edge_litert",
+    "tflite_runtime",
+    "openvino",
+}
 RUNNER_PACKAGE = "hwnas.ondevice"
 
 
