@@ -109,8 +109,9 @@ def plan_formats(
     if precision is not None:
         if precision != "fp32" and not any(precision in w.precisions for w in writers):
             compiled = [FORMATS.get(name).name for name in FORMATS if FORMATS.get(name).takes_precision]
+            listed = ", ".join(compiled[:-1]) + f" and {compiled[-1]}" if len(compiled) > 1 else compiled[0]
             raise UsageError(
-                f"--precision {precision} applies to the {' and '.join(compiled)} formats (ONNX and ORT "
+                f"--precision {precision} applies to the {listed} formats (ONNX, ORT and .tflite "
                 f"files are fp32); add --format {' or '.join(compiled)}"
             )
         for w in writers:

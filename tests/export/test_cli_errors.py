@@ -85,7 +85,7 @@ def test_int8_without_calibration(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_precision_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run([NB201_ARCH, "--space", "nb201", "--precision", "fp16", "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "applies to the coreml and tensorrt formats" in err[0]
+    assert code == 2 and "applies to the coreml, tensorrt and openvino formats" in err[0]
     code, err = _run(
         [
             NB201_ARCH,
