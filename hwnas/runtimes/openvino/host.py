@@ -80,13 +80,15 @@ def onnx_to_ir(onnx_path: Path, out_dir: Path, *, fp16: bool) -> Path:
     return out_dir
 
 
+#: How OpenVINO's frontends name what they cannot convert ("No conversion rule found for operations: X").
 _OPERATOR = re.compile(
-    r"(?:OpenVINO does not support the following ONNX operations|operation|Operation|op):?\s*([A-Za-z0-9_.:-]+)"
+    r"(?:No conversion rule found for operations|following (?:ONNX )?operations):\s*([A-Za-z0-9_.:-]+)"
 )
 
 
 def conversion_error(exc: BaseException) -> HwnasError:
     text = " ".join(str(exc).split())
     found = _OPERATOR.search(text)
-    where = f" (operator {found.group(1)})" if found else ""
-    return HwnasError(f"OpenVINO could not convert the ONNX model{where}: {text[:300]}")
+    if found:
+        return HwnasError(f"OpenVINO could not convert the ONNX model (operator {found.group(1)}): no conversion rule")
+    return HwnasError(f"OpenVINO could not convert the ONNX model: {text[:300]}")
