@@ -146,9 +146,11 @@ def test_an_attention_block_converts_times_and_matches_pytorch(
         from hwnas.runtimes.litert.device import interpreter
 
         it = interpreter(str(artifact), {"threads": 1})
-        it.set_tensor(it.get_input_details()[0]["index"], x.numpy())
+        it.set_tensor(it.get_input_details()[0]["index"], x.permute(0, 2, 3, 1).contiguous().numpy())  # NHWC
         it.invoke()
         got = it.get_tensor(it.get_output_details()[0]["index"])
+        if got.ndim == 4:
+            got = np.transpose(got, (0, 3, 1, 2))
         assert info["threads"] == 1
     else:
         from hwnas.runtimes.openvino.device import compiled_model
