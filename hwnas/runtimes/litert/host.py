@@ -116,11 +116,11 @@ def convert_to_tflite(
     """Write ``model`` at ``input_shape`` as an fp32 ``.tflite`` file (atomically); HwnasError on failure.
 
     ``channels_last``: the file takes (and, for a 4-D output, returns) NHWC tensors, the layout
-    XNNPACK computes in, so no transpose sits at its boundaries. Tables time blocks and networks
-    this way: with NCHW I/O every isolated block pays an input and an output transpose that a
-    whole network does not, and the block sums overshoot by an amount that varies with depth
-    and width (10 calibration networks: MAPE 10.2 % with NCHW blocks). Exported files keep NCHW,
-    the interface every other artifact of an export has.
+    XNNPACK computes in and an Android app feeds, so no transpose sits at its boundaries; tables
+    time blocks and networks this way. (It was tried as the cure for the few-shot LiteRT table's
+    calibration error and is not one: 10 calibration networks were 50 % within ±10 % with NCHW
+    blocks, 40 % with NHWC; see docs/runtimes.md.) Exported files keep NCHW, the interface every
+    other artifact of an export has.
     """
     import warnings
 
