@@ -18,7 +18,8 @@ class LatencyCheck:
 
     checked: bool
     reason: str | None = None
-    file: str = "model.onnx"
+    file: str | None = None
+    """The checked file; cards written before LiteRT and OpenVINO have none (it was model.onnx)."""
     device: str | None = None
     predicted_ms: float | None = None
     measured_ms: float | None = None
@@ -31,7 +32,11 @@ class LatencyCheck:
     def to_json(self) -> Json:
         if not self.checked:
             return {"checked": False, "reason": self.reason}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "reason"}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "reason" and not (f.name == "file" and self.file is None)
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LatencyCheck:
