@@ -35,7 +35,9 @@ from typing import Any
 import yaml
 
 from hwnas.device_fields import (  # noqa: F401  (re-exported: the public device API)
+    ADB_FIELDS,
     SAFE_SSH_OPTIONS,
+    SSH_FIELDS,
     AdbSettings,
     FieldChecker,
     SSHSettings,
