@@ -8,13 +8,18 @@ error. :mod:`hwnas.devices` finds devices by name. Fields::
     description: ...               # one line
     aliases: [cpu]                 # other names --device accepts
     runtime: onnxruntime           # a registered runtime (hwnas.runtimes): onnxruntime | tensorrt | coreml
-    provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu
+                                   # | litert | openvino
+    provider: CPUExecutionProvider # ORT execution provider / Core ML compute units / TensorRT: gpu /
+                                   # LiteRT: cpu (XNNPACK) | gpu (adb only) / OpenVINO: CPU | GPU | NPU
     precision: fp32                # fp32 | fp16 | int8
-    threads: 1                     # intra-op threads (ORT); null lets the runtime choose
+    threads: 1                     # intra-op threads (ORT, LiteRT, OpenVINO); null lets the runtime choose
+    streams: 1                     # OpenVINO only: inference streams (null: the LATENCY hint chooses)
     batch_size: 1
     graph_optimization: all        # ORT: disable | basic | extended | all
-    connection: local              # local | ssh
+    connection: local              # local | ssh | adb
     ssh: {host, user, port, key, python, work_dir, connect_timeout_s, options}
+    adb: {serial, adb, benchmark_model, work_dir}
+                                   # adb: an Android phone timed with LiteRT's benchmark_model
     timing: {warmup_runs, warmup_s, min_runs, min_time_s, clock, rounds, estimator}
                                    # clock: wall | thread_cpu; estimator: median | p10
     notes: ...                     # how to make the device's clocks stable, etc.
@@ -22,43 +27,32 @@ error. :mod:`hwnas.devices` finds devices by name. Fields::
 
 from __future__ import annotations
 
-import math
 import os
-import re
-import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from hwnas.errors import UsageError, excerpt
+from hwnas.device_fields import (  # noqa: F401  (re-exported: the public device API)
+    ADB_FIELDS,
+    SAFE_SSH_OPTIONS,
+    SSH_FIELDS,
+    AdbSettings,
+    FieldChecker,
+    SSHSettings,
+    parse_adb,
+    parse_ssh,
+)
+from hwnas.errors import UsageError
 from hwnas.io import read_text
 from hwnas.runtimes import RUNTIMES
 from hwnas.runtimes.base import DeviceSettings, SettingError
 from hwnas.runtimes.timing import CLOCKS, ESTIMATORS, TimingSettings
 
 PRECISIONS = ("fp32", "fp16", "int8")
-CONNECTIONS = ("local", "ssh")
+CONNECTIONS = ("local", "ssh", "adb")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
-
-
-@dataclass(frozen=True)
-class SSHSettings:
-    """How the system ``ssh`` client reaches a device (``~/.ssh/config`` applies too).
-
-    ``work_dir`` is on the device; a relative path is relative to the remote home.
-    ``options`` are extra ``-o Key=Value`` options (jump hosts, known_hosts files).
-    """
-
-    host: str
-    user: str | None = None
-    port: int | None = None
-    key: str | None = None
-    python: str = "python3"
-    work_dir: str = ".cache/hwnas-runner"
-    connect_timeout_s: int = 10
-    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,20 +66,25 @@ class Device:
     aliases: tuple[str, ...] = ()
     provider: str | None = None
     threads: int | None = None
+    streams: int | None = None
     batch_size: int = 1
     graph_optimization: str = "all"
     connection: str = "local"
     ssh: SSHSettings | None = None
+    adb: AdbSettings | None = None
     timing: TimingSettings = field(default_factory=TimingSettings)
     notes: str = ""
     source: str = ""
 
     @property
     def is_remote(self) -> bool:
-        return self.connection == "ssh"
+        """Reached over SSH or adb: artifacts are copied to the device before they are timed."""
+        return self.connection in ("ssh", "adb")
 
     def where(self) -> str:
         """``local`` or ``user@host:port`` for messages."""
+        if self.adb is not None:
+            return f"adb:{self.adb.serial}"
         if self.ssh is None:
             return "local"
         user = f"{self.ssh.user}@" if self.ssh.user else ""
@@ -97,6 +96,7 @@ class Device:
         return {
             "precision": self.precision,
             "threads": self.threads,
+            "streams": self.streams,
             "provider": self.provider,
             "graph_optimization": self.graph_optimization,
         }
@@ -118,87 +118,16 @@ TOP_FIELDS = {
     "provider",
     "precision",
     "threads",
+    "streams",
     "batch_size",
     "graph_optimization",
     "connection",
     "ssh",
+    "adb",
     "timing",
     "notes",
 }
-SSH_FIELDS = {"host", "user", "port", "key", "python", "work_dir", "connect_timeout_s", "options"}
 TIMING_FIELDS = {"warmup_runs", "warmup_s", "min_runs", "min_time_s", "clock", "rounds", "estimator"}
-
-
-class _Checker:
-    """Reads fields of one YAML mapping and raises UsageError naming the file and field."""
-
-    def __init__(self, where: str, data: dict[str, Any], prefix: str = "") -> None:
-        self.where, self.data, self.prefix = where, data, prefix
-
-    def fail(self, name: str, message: str) -> UsageError:
-        return UsageError(f"{self.where}: field '{self.prefix}{name}' {message}")
-
-    def unknown(self, allowed: set[str]) -> None:
-        for key in self.data:
-            if key not in allowed:
-                raise UsageError(
-                    f"{self.where}: unknown field '{self.prefix}{key}' (known: {', '.join(sorted(allowed))})"
-                )
-
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        if name not in self.data or self.data[name] is None:
-            if required:
-                raise self.fail(name, "is required")
-            return default
-        value = self.data[name]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"must be a non-empty string, got {value!r}")
-        return value.strip()
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
-        value = self.data.get(name, default)
-        if value is None:
-            raise self.fail(name, f"is required (one of {', '.join(choices)})")
-        if value not in choices:
-            raise self.fail(name, f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def integer(
-        self, name: str, default: int | None, *, minimum: int, maximum: int, optional: bool = False
-    ) -> int | None:
-        """An integer in [minimum, maximum]: the bound keeps a typo from asking for days of timing."""
-        value = self.data.get(name, default)
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-            raise self.fail(name, f"must be an integer from {minimum} to {maximum}, got {value!r}")
-        return value
-
-    def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
-        """A finite number in [minimum, maximum] (NaN compares false to every bound, so it is refused)."""
-        value = self.data.get(name, default)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or not minimum <= value <= maximum
-        ):
-            raise self.fail(name, f"must be a number from {minimum:g} to {maximum:g}, got {value!r}")
-        return float(value)
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.data.get(name, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(name, f"must be a list of strings, got {value!r}")
-        return tuple(value)
-
-    def mapping(self, name: str) -> dict[str, Any] | None:
-        value = self.data.get(name)
-        if value is not None and not isinstance(value, dict):
-            raise self.fail(name, f"must be a mapping, got {value!r}")
-        return value
 
 
 def _display(path: Path) -> str:
@@ -228,7 +157,7 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
             f"{where} is a device pool (hwnas/latency/pool.py): `hwnas profile --device` takes it; "
             "other commands take one member, or the pool's table with --latency-table"
         )
-    top = _Checker(where, data)
+    top = FieldChecker(where, data)
     top.unknown(TOP_FIELDS)
     name = top.string("name", required=True)
     assert name is not None
@@ -239,20 +168,45 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
     precision = top.choice("precision", PRECISIONS, default="fp32")
     provider = top.string("provider", runtime_cls.default_provider)
     try:
-        runtime_cls.check_settings(DeviceSettings(precision, provider, top.data.get("threads")))
+        runtime_cls.check_settings(
+            DeviceSettings(
+                precision,
+                provider,
+                top.data.get("threads"),
+                streams=top.data.get("streams"),
+                connection=str(top.data.get("connection", "local")),
+            )
+        )
     except SettingError as exc:
         raise top.fail(exc.field, exc.message) from None
     connection = top.choice("connection", CONNECTIONS, default="local")
+    if connection not in runtime_cls.connections:
+        raise top.fail(
+            "connection", f"{connection} is not available for {runtime} (use {' or '.join(runtime_cls.connections)})"
+        )
+    if top.data.get("streams") is not None and not runtime_cls.takes_streams:
+        able = ", ".join(n for n in RUNTIMES if RUNTIMES.get(n).takes_streams)
+        raise top.fail("streams", f"applies to {able} devices only (this one runs {runtime})")
     ssh_data = top.mapping("ssh")
     ssh = None
     if connection == "ssh":
         if ssh_data is None:
             raise top.fail("ssh", "is required when connection is ssh (host, user, port, key, python, work_dir)")
-        ssh = _parse_ssh(where, ssh_data)
+        ssh = parse_ssh(where, ssh_data)
     elif ssh_data is not None:
         raise top.fail("ssh", "is only allowed with connection: ssh")
+    adb_data = top.mapping("adb")
+    adb = None
+    if connection == "adb":
+        if adb_data is None:
+            raise top.fail(
+                "adb", "is required when connection is adb (serial, and optionally adb, benchmark_model, work_dir)"
+            )
+        adb = parse_adb(where, adb_data)
+    elif adb_data is not None:
+        raise top.fail("adb", "is only allowed with connection: adb")
     timing_data = top.mapping("timing") or {}
-    tc = _Checker(where, timing_data, "timing.")
+    tc = FieldChecker(where, timing_data, "timing.")
     tc.unknown(TIMING_FIELDS)
     defaults = TimingSettings()
     timing = TimingSettings(
@@ -264,6 +218,13 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         rounds=tc.integer("rounds", defaults.rounds, minimum=1, maximum=100) or 1,
         estimator=tc.choice("estimator", ESTIMATORS, default="median"),
     )
+    if connection == "adb" and (timing.estimator != "median" or timing.clock != "wall" or timing.rounds != 1):
+        bad = "estimator" if timing.estimator != "median" else "clock" if timing.clock != "wall" else "rounds"
+        raise tc.fail(
+            bad,
+            "must be left at its default on adb devices (benchmark_model times on the phone and reports its own "
+            "median; estimator median, clock wall, rounds 1)",
+        )
     if timing.clock == "thread_cpu" and (not runtime_cls.thread_cpu_clock or top.data.get("threads") != 1):
         able = " or ".join(n for n in RUNTIMES if RUNTIMES.get(n).thread_cpu_clock)
         raise tc.fail(
@@ -277,119 +238,13 @@ def parse_device(data: dict[str, Any], *, where: str = "<device>", source: str =
         aliases=top.strings("aliases"),
         provider=provider,
         threads=top.integer("threads", None, minimum=1, maximum=1024, optional=True),
+        streams=top.integer("streams", None, minimum=1, maximum=256, optional=True),
         batch_size=top.integer("batch_size", 1, minimum=1, maximum=4096) or 1,
         graph_optimization=top.choice("graph_optimization", GRAPH_OPTIMIZATIONS, default="all"),
         connection=connection,
         ssh=ssh,
+        adb=adb,
         timing=timing,
         notes=top.string("notes", "") or "",
         source=source,
-    )
-
-
-def _port(c: _Checker) -> int | None:
-    return c.integer("port", None, minimum=1, maximum=65535, optional=True)
-
-
-#: ``ssh.options`` keys a device file may set. Options that make ssh run a local command
-#: (ProxyCommand, LocalCommand, KnownHostsCommand, Match exec, ...) or redirect its
-#: control socket are not in it: a device file must never run anything on this machine.
-SAFE_SSH_OPTIONS = frozenset(
-    k.lower()
-    for k in (
-        "AddressFamily",
-        "BindAddress",
-        "CheckHostIP",
-        "Ciphers",
-        "Compression",
-        "ConnectionAttempts",
-        "GlobalKnownHostsFile",
-        "HashKnownHosts",
-        "HostKeyAlgorithms",
-        "HostKeyAlias",
-        "HostName",
-        "IdentitiesOnly",
-        "IdentityFile",
-        "IPQoS",
-        "KexAlgorithms",
-        "LogLevel",
-        "MACs",
-        "NumberOfPasswordPrompts",
-        "PreferredAuthentications",
-        "ProxyJump",
-        "PubkeyAcceptedAlgorithms",
-        "PubkeyAuthentication",
-        "RekeyLimit",
-        "ServerAliveCountMax",
-        "ServerAliveInterval",
-        "StrictHostKeyChecking",
-        "TCPKeepAlive",
-        "UpdateHostKeys",
-        "UserKnownHostsFile",
-        "VerifyHostKeyDNS",
-    )
-)
-
-
-def _ssh_options(c: _Checker) -> tuple[str, ...]:
-    options = c.strings("options")
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise c.fail("options", f"entries are Key=Value ssh options, got {option!r}")
-        if key.strip().lower() not in SAFE_SSH_OPTIONS:
-            raise c.fail(
-                "options",
-                f"{key.strip()!r} is not an allowed ssh option (a device file may not run local "
-                f"commands; put it in ~/.ssh/config instead): allowed are " + ", ".join(sorted(SAFE_SSH_OPTIONS)),
-            )
-        if "\n" in option or "\r" in option:
-            raise c.fail("options", f"{option!r} may not contain line breaks")
-    return options
-
-
-#: The interpreter's own options ``ssh.python`` may add (``-X`` takes a value): none of them
-#: runs code other than the runner (``-c``, ``-m``, ``-W``'s category imports are not here).
-_PYTHON_FLAGS = re.compile(r"-[BEIOPSbqsu]+|-X[^-\s]\S*")
-_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*")
-
-
-def _python_command(c: _Checker) -> str:
-    """The remote interpreter as a command whose every word is shell-quoted (it runs in a remote shell).
-
-    It must be a Python interpreter (``python3``, a path to one) with only interpreter flags:
-    a device file may not name another program or code for it to run on the device."""
-    text = c.string("python", "python3") or "python3"
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise c.fail("python", f"is not a command line ({exc}): {excerpt(text)}") from None
-    if not words:
-        raise c.fail("python", "is empty")
-    program, flags = words[0], " ".join(words[1:]).replace("-X ", "-X")  # `-X dev` is `-Xdev`
-    flags_ok = all(_PYTHON_FLAGS.fullmatch(flag) for flag in flags.split())
-    if not _PYTHON_NAME.fullmatch(program.rsplit("/", 1)[-1]) or not flags_ok:
-        raise c.fail(
-            "python",
-            f"must be a Python interpreter (python3, or a path to one) with only interpreter flags "
-            f"such as -S, -u, -I or -X <option>, got {excerpt(text)}",
-        )
-    return " ".join(shlex.quote(w) for w in words)
-
-
-def _parse_ssh(where: str, data: dict[str, Any]) -> SSHSettings:
-    c = _Checker(where, data, "ssh.")
-    c.unknown(SSH_FIELDS)
-    host = c.string("host", required=True)
-    assert host is not None
-    key = c.string("key")
-    return SSHSettings(
-        host=host,
-        user=c.string("user"),
-        port=_port(c),
-        key=str(Path(key).expanduser()) if key else None,
-        python=_python_command(c),
-        work_dir=c.string("work_dir", ".cache/hwnas-runner") or ".cache/hwnas-runner",
-        connect_timeout_s=c.integer("connect_timeout_s", 10, minimum=1, maximum=600) or 10,
-        options=_ssh_options(c),
     )

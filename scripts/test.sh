@@ -9,7 +9,10 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" 
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null; } \
     || echo "could not install openssh-server: the SSH tests will skip" >&2
 fi
-source scripts/_venv.sh dev,ray  # ray: the executor tests start a real two-node Ray cluster on 127.0.0.1
+# ray: the executor tests start a real two-node Ray cluster on 127.0.0.1. litert and openvino:
+# ~1.2 GB, ~2 min to install here; their tests (conversion, timing, export parity) add about a
+# minute. HWNAS_TEST_EXTRAS=dev skips them all (they then skip with the install hint).
+source scripts/_venv.sh "${HWNAS_TEST_EXTRAS:-dev,ray,litert,openvino}"
 # Lint, format and types first (configured in pyproject.toml): a new finding fails the run.
 "$PY" -m ruff check hwnas tests scripts
 "$PY" -m ruff format --check hwnas tests scripts

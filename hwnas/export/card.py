@@ -176,7 +176,7 @@ def render_readme(card: ModelCard) -> str:
     if check.checked:
         verdict = "within" if check.within_tolerance else "OUTSIDE"
         lines.append(
-            f"- model.onnx measured {_ms(check.measured_ms)} ({check.estimator}) on "
+            f"- {check.file or 'model.onnx'} measured {_ms(check.measured_ms)} ({check.estimator}) on "
             f"{check.device}: {check.error_pct:+.1f}% "
             f"from the prediction ({verdict} ±{check.tolerance_pct:.0f}%)"
         )

@@ -5,15 +5,18 @@ on-device runner, the device's timing settings), so an exported file is timed ex
 as the table's blocks and ``hwnas validate-table``'s networks were. Which device times
 an artifact:
 
-- files of a runtime that can be timed on the host (``times_on_host_cpu``: ONNX Runtime's
-  onnx, ort, int8): the target device when it runs that runtime (locally or over SSH),
-  else ``host-cpu``;
+- files of a runtime that can be timed on this machine (its ``host_device``: ``host-cpu``
+  for ONNX Runtime's onnx, ort, int8, ``host-cpu-litert`` for .tflite, ``host-cpu-openvino``
+  for OpenVINO IR): the target device when it runs that runtime (locally, over SSH or
+  adb), else that host device;
 - the others (Core ML packages, TensorRT engines): the target device when it runs that
   runtime (Core ML timing needs macOS; an engine must be timed where it was built).
 
 A file that cannot be timed gets the reason instead of a number. The ±10% check
-compares the fp32 ONNX file's figure (by the device's timing estimator, as the table
-was built) with the table's prediction on the same device.
+compares the figure of the fp32 file the target device runs (``model.onnx`` for ONNX
+Runtime devices, ``model.tflite`` for LiteRT, ``openvino/model.xml`` for OpenVINO; by the
+device's timing estimator, as the table was built) with the table's prediction on the
+same device.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ def timing_device(runtime: str, target: Device) -> tuple[Device | None, str]:
     if target.runtime == runtime:
         return target, ""
     spec = RUNTIMES.get(runtime)
-    if spec.times_on_host_cpu:
-        return load_device(DEFAULT_DEVICE), ""
+    if spec.host_device:
+        return load_device(spec.host_device), ""
     return None, f"not timed: the target device {target.name} runs {target.runtime}; time it with {spec.timed_where}"
 
 
@@ -54,8 +57,8 @@ def measure_artifacts(
 ) -> dict[str, dict[str, Any]]:
     """Latency record per format: device, runtime and median/p10/p90 (ms), or ``reason``.
 
-    ONNX Runtime files whose target device cannot be reached are timed on host-cpu
-    instead, with the target's error kept as a note.
+    Files whose target device cannot be reached are timed on their runtime's host device
+    (host-cpu, host-cpu-litert, host-cpu-openvino) instead, with the target's error kept as a note.
     """
     groups: dict[str, tuple[Device, list[str]]] = {}
     results: dict[str, dict[str, Any]] = {}
@@ -70,8 +73,9 @@ def measure_artifacts(
             results.update(_time_on(device, formats, reports, paths, input_shape, on_step))
         except HwnasError as exc:
             reason = f"not timed on {device.name}: {str(exc).splitlines()[0]}"
-            fallback = load_device(DEFAULT_DEVICE)
-            if RUNTIMES.get(runtimes[formats[0]]).times_on_host_cpu and device.name != fallback.name:
+            host = RUNTIMES.get(runtimes[formats[0]]).host_device
+            fallback = load_device(host or DEFAULT_DEVICE)
+            if host and device.name != fallback.name:
                 try:
                     timed = _time_on(fallback, formats, reports, paths, input_shape, on_step)
                     results.update({f: {**r, "note": reason} for f, r in timed.items()})
@@ -151,23 +155,26 @@ def estimate_ms(latency: dict[str, Any]) -> float:
     return float(latency[f"{latency.get('estimator', 'median')}_ms"])
 
 
-def latency_check(prediction: dict[str, Any], onnx_latency: dict[str, Any] | None) -> dict[str, Any]:
-    """Measured fp32 ONNX latency (by the device's estimator, as the table was built) vs the table's
-    prediction on the same device: ratio and within ±10%."""
+def latency_check(
+    prediction: dict[str, Any], onnx_latency: dict[str, Any] | None, file: str = "model.onnx"
+) -> dict[str, Any]:
+    """Measured latency of the fp32 file the target runs (``file``; by the device's estimator, as the
+    table was built) vs the table's prediction on the same device: ratio and within ±10%."""
     predicted = prediction.get("predicted_latency_ms")
     if predicted is None:
         return {"checked": False, "reason": prediction.get("reason", "no prediction")}
     if not onnx_latency or not onnx_latency.get("measured"):
-        return {"checked": False, "reason": (onnx_latency or {}).get("reason", "model.onnx was not timed")}
+        return {"checked": False, "reason": (onnx_latency or {}).get("reason", f"{file} was not timed")}
     if onnx_latency["device"] != prediction["device"]:
         return {
             "checked": False,
-            "reason": f"model.onnx was timed on {onnx_latency['device']}, the prediction is for {prediction['device']}",
+            "reason": f"{file} was timed on {onnx_latency['device']}, the prediction is for {prediction['device']}",
         }
     measured = estimate_ms(onnx_latency)
     ratio = measured / predicted
     return {
         "checked": True,
+        "file": file,
         "device": prediction["device"],
         "predicted_ms": predicted,
         "measured_ms": measured,

@@ -31,9 +31,9 @@ import torch
 
 from hwnas import __version__
 from hwnas.counting import count_flops, count_params
-from hwnas.devices import DEFAULT_DEVICE, Device, load_device
+from hwnas.devices import DEFAULT_DEVICE, Device, list_devices, load_device
 from hwnas.errors import UsageError
-from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactWriter, ExportContext
+from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactReport, ArtifactWriter, ExportContext
 from hwnas.export.card import onnx_snippet, write_card
 from hwnas.export.files import check_destination, sha256_of, size_bytes, staged_directory
 from hwnas.export.formats import FORMATS
@@ -43,6 +43,7 @@ from hwnas.export.parity import RANDOM_INPUTS, random_inputs, torch_outputs
 from hwnas.export.source import ExportSource, resolve_source
 from hwnas.export.weights import initial_weights, load_weights
 from hwnas.records import ArtifactCard, Int8Speedup, LatencyCheck, ModelCard
+from hwnas.runtimes import RUNTIMES
 
 PRECISIONS = ("fp32", "fp16", "int8")
 DEFAULT_FORMATS = ("onnx",)
@@ -68,6 +69,22 @@ class ExportRequest:
     overwrite: bool = False
 
 
+def refuse_unrunnable(writer: type[ArtifactWriter], device: Device) -> None:
+    """A device that names a deployment runtime (not ONNX Runtime) runs that runtime's formats and the
+    portable ONNX files; a format of a third runtime for it is a mistake, refused before anything is
+    written. ``host-cpu`` (ONNX Runtime) takes every format: each is timed where its runtime runs."""
+    if device.runtime in ("onnxruntime", writer.runtime) or writer.runtime == "onnxruntime":
+        return
+    runtime = RUNTIMES.get(device.runtime)
+    theirs = [d.name for d in list_devices() if d.runtime == writer.runtime]
+    raise UsageError(
+        f"device {device.name} runs {runtime.title} and cannot run the {writer.name} format "
+        f"({writer.title} runs on {', '.join(theirs) or writer.runtime + ' devices'}); "
+        f"export {', '.join(w for w in FORMATS if FORMATS.get(w).runtime in (device.runtime, 'onnxruntime'))} "
+        f"for {device.name}, or give one of those devices with --device"
+    )
+
+
 def plan_formats(
     formats: tuple[str, ...], precision: str | None, calibration: Path | None, device: Device
 ) -> list[ArtifactWriter]:
@@ -75,8 +92,8 @@ def plan_formats(
     if precision is not None and precision not in PRECISIONS:
         raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     wanted = {f.strip().lower() for f in formats if f.strip()}
-    for name in wanted:
-        FORMATS.get(name)  # UnknownName listing the known formats
+    for name in sorted(wanted):
+        refuse_unrunnable(FORMATS.get(name), device)  # FORMATS.get: UnknownName listing the known formats
     wanted.add("onnx")
     if precision == "int8":
         wanted.add("int8")
@@ -92,8 +109,9 @@ def plan_formats(
     if precision is not None:
         if precision != "fp32" and not any(precision in w.precisions for w in writers):
             compiled = [FORMATS.get(name).name for name in FORMATS if FORMATS.get(name).takes_precision]
+            listed = ", ".join(compiled[:-1]) + f" and {compiled[-1]}" if len(compiled) > 1 else compiled[0]
             raise UsageError(
-                f"--precision {precision} applies to the {' and '.join(compiled)} formats (ONNX and ORT "
+                f"--precision {precision} applies to the {listed} formats (ONNX, ORT and .tflite "
                 f"files are fp32); add --format {' or '.join(compiled)}"
             )
         for w in writers:
@@ -215,6 +233,7 @@ def build_card(
             )
         )
     preprocessing = ctx.preprocessing.to_dict()
+    checked = checked_artifact(ctx.reports, device)
     return ModelCard(
         name=f"hwnas-{space.name}-{source.resolution}-{sha256_text(source.arch)[:8]}",
         hwnas_version=__version__,
@@ -237,13 +256,22 @@ def build_card(
         },
         target={"device": device.name, "runtime": device.runtime, "precision": device.precision, **prediction},
         artifacts=tuple(artifacts),
-        latency_check=LatencyCheck.from_json(latency_check(prediction, latency.get("onnx"))),
+        latency_check=LatencyCheck.from_json(latency_check(prediction, latency.get(checked.format), checked.file)),
         int8_speedup=Int8Speedup.from_json(int8_speedup(latency)),
         calibration=ctx.calibration.describe() if ctx.calibration is not None else None,
         parity_inputs={name: int(len(x)) for name, x in ctx.parity_inputs.items()},
         seed=source.seed,
         snippet=onnx_snippet(preprocessing, source.resolution),
     )
+
+
+def checked_artifact(reports: dict[str, ArtifactReport], device: Device) -> ArtifactReport:
+    """The file whose latency is checked against the table: the first (build order) that the target's
+    runtime runs at the target's precision (model.tflite on a LiteRT device), else the ONNX file."""
+    for report in reports.values():
+        if FORMATS.get(report.format).runtime == device.runtime and report.precision == device.precision:
+            return report
+    return reports["onnx"]
 
 
 def sha256_text(text: str) -> str:

@@ -91,7 +91,13 @@ class Measurement:
 
     @classmethod
     def from_reply(cls, reply: Mapping[str, Any]) -> Measurement:
-        return cls(TimingStats.from_samples(reply["samples_ms"]), float(reply["timed_s"]), float(reply["setup_s"]))
+        """From raw ``samples_ms``, or from ``stats_ms`` where the timing tool summarises itself
+        (LiteRT's benchmark_model over adb, ``hwnas.transport.adb``)."""
+        if "samples_ms" in reply:
+            stats = TimingStats.from_samples(reply["samples_ms"])
+        else:
+            stats = TimingStats.from_dict(reply["stats_ms"])
+        return cls(stats, float(reply["timed_s"]), float(reply["setup_s"]))
 
 
 def best_of_rounds(rounds: Iterable[TimingStats], estimator: str) -> TimingStats:

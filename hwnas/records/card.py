@@ -13,10 +13,13 @@ CARD_VERSION = 1
 
 @dataclass(frozen=True)
 class LatencyCheck:
-    """The fp32 ONNX file's measured figure (by the device's estimator) vs the table's prediction."""
+    """The measured figure of the file the target device runs (by the device's estimator) vs the table's
+    prediction: ``model.onnx`` for ONNX Runtime devices, ``model.tflite`` for LiteRT, the OpenVINO IR."""
 
     checked: bool
     reason: str | None = None
+    file: str | None = None
+    """The checked file; cards written before LiteRT and OpenVINO have none (it was model.onnx)."""
     device: str | None = None
     predicted_ms: float | None = None
     measured_ms: float | None = None
@@ -29,7 +32,11 @@ class LatencyCheck:
     def to_json(self) -> Json:
         if not self.checked:
             return {"checked": False, "reason": self.reason}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "reason"}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "reason" and not (f.name == "file" and self.file is None)
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LatencyCheck:

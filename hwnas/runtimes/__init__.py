@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 from hwnas.runtimes.onnxruntime import host as _onnxruntime  # noqa: E402,F401,I001
 from hwnas.runtimes.tensorrt import host as _tensorrt  # noqa: E402,F401,I001
 from hwnas.runtimes.coreml import host as _coreml  # noqa: E402,F401,I001
+from hwnas.runtimes.litert import host as _litert  # noqa: E402,F401,I001
+from hwnas.runtimes.openvino import host as _openvino  # noqa: E402,F401,I001
 
 
 def get_runtime(device: Device) -> Runtime:

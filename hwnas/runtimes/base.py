@@ -56,6 +56,8 @@ class DeviceSettings:
     precision: str
     provider: str | None
     threads: Any
+    streams: Any = None
+    connection: str = "local"
 
 
 class Runtime(ABC):
@@ -73,6 +75,13 @@ class Runtime(ABC):
     """The model runs on the timing thread with ``threads: 1``, so ``timing.clock: thread_cpu`` is allowed."""
     times_on_host_cpu: ClassVar[bool] = False
     """Its artifacts can be timed on ``host-cpu`` when the target device runs another runtime."""
+    takes_streams: ClassVar[bool] = False
+    """The device file's ``streams`` field means something to it (OpenVINO's inference streams)."""
+    connections: ClassVar[tuple[str, ...]] = ("local", "ssh")
+    """How its devices may be reached (``adb``: an Android phone, LiteRT's ``benchmark_model``)."""
+    host_device: ClassVar[str] = ""
+    """The shipped device that times its artifacts on this machine when the target runs another
+    runtime (``host-cpu`` for ONNX Runtime); empty when this machine cannot."""
     timed_where: ClassVar[str] = ""
     """Where its artifacts can be timed, for "not timed" reasons (e.g. "a Core ML device on macOS")."""
 

@@ -9,7 +9,11 @@ from hwnas.transport.base import Transport, check_reply
 
 
 def open_transport(device: Device, runtime_title: str) -> Transport:
-    """In-process when ``device`` is local, the runner zipapp over SSH when it is remote."""
+    """In-process when ``device`` is local, the runner zipapp over SSH, benchmark_model over adb."""
+    if device.connection == "adb":
+        from hwnas.transport.adb import AdbTransport
+
+        return AdbTransport(device, runtime_title)
     if device.is_remote:
         from hwnas.transport.ssh import SSHTransport
 

@@ -39,9 +39,9 @@ def test_run_dir_without_best_json(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_unknown_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = _run([NB201_ARCH, "--space", "nb201", "--format", "onnx,tflite", "--out", str(tmp_path / "o")], capsys)
+    code, err = _run([NB201_ARCH, "--space", "nb201", "--format", "onnx,ncnn", "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and len(err) == 1
-    assert "unknown export format 'tflite'" in err[0] and "onnx, ort, int8, coreml, tensorrt" in err[0]
+    assert "unknown export format 'ncnn'" in err[0] and "onnx, ort, int8, coreml, tensorrt, tflite, openvino" in err[0]
     assert _nothing_left(tmp_path)
 
 
@@ -85,7 +85,7 @@ def test_int8_without_calibration(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_precision_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run([NB201_ARCH, "--space", "nb201", "--precision", "fp16", "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "applies to the coreml and tensorrt formats" in err[0]
+    assert code == 2 and "applies to the coreml, tensorrt and openvino formats" in err[0]
     code, err = _run(
         [
             NB201_ARCH,

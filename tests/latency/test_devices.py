@@ -71,7 +71,8 @@ BASE = {"name": "x", "runtime": "onnxruntime", "precision": "fp32"}
         ({"precision": "fp8"}, "devices/x.yaml: field 'precision' must be one of fp32, fp16, int8, got 'fp8'"),
         (
             {"runtime": "tflite"},
-            "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, got 'tflite'",
+            "devices/x.yaml: field 'runtime' must be one of onnxruntime, tensorrt, coreml, litert, openvino, "
+            "got 'tflite'",
         ),
         ({"threads": 0}, "devices/x.yaml: field 'threads' must be an integer from 1 to 1024, got 0"),
         ({"threads": "two"}, "field 'threads' must be an integer from 1 to 1024, got 'two'"),
@@ -87,7 +88,7 @@ BASE = {"name": "x", "runtime": "onnxruntime", "precision": "fp32"}
         ({"timing": {"clock": "cpu"}}, "field 'timing.clock' must be one of wall, thread_cpu, got 'cpu'"),
         (
             {"threads": 2, "timing": {"clock": "thread_cpu"}},
-            "field 'timing.clock' thread_cpu needs runtime onnxruntime with threads: 1",
+            "field 'timing.clock' thread_cpu needs runtime onnxruntime or litert with threads: 1",
         ),
         ({"timing": {"estimator": "mean"}}, "field 'timing.estimator' must be one of median, p10, got 'mean'"),
         ({"timing": {"min_time_s": float("inf")}}, "field 'timing.min_time_s' must be a number from 0 to 600, got inf"),

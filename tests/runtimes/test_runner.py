@@ -19,7 +19,16 @@ from hwnas.runtimes import RUNTIMES, device_modules
 from hwnas.runtimes.timing import TimingSettings
 from hwnas.transport.zipapp import archive_members, write_runner
 
-RUNTIME_MODULES = {"onnxruntime", "numpy", "tensorrt", "cuda", "coremltools"}
+RUNTIME_MODULES = {
+    "onnxruntime",
+    "numpy",
+    "tensorrt",
+    "cuda",
+    "coremltools",
+    "ai_edge_litert",
+    "tflite_runtime",
+    "openvino",
+}
 RUNNER_PACKAGE = "hwnas.ondevice"
 
 
@@ -137,7 +146,7 @@ def test_zipapp_serves_json_lines(tmp_path: Path) -> None:
             "input_shape": [1, 3, 8, 8],
             "timing": {"min_runs": 4},
         },
-        {"op": "describe", "runtime": "tflite"},
+        {"op": "describe", "runtime": "ncnn"},
         {"op": "exit"},
     ]
     text = "\n".join(json.dumps(r) for r in requests) + "\nnot json\n"
@@ -160,7 +169,10 @@ def test_zipapp_serves_json_lines(tmp_path: Path) -> None:
     assert measure["ok"] and len(measure["samples_ms"]) >= 4 and measure["timed_s"] > 0
     assert not missing["ok"] and "does not exist" in missing["error"]
     assert not partial["ok"] and "timing lacks warmup_runs, warmup_s, min_time_s, clock" in partial["error"]
-    assert not unknown["ok"] and "unknown runtime 'tflite' (known: onnxruntime, tensorrt, coreml)" in unknown["error"]
+    assert (
+        not unknown["ok"]
+        and "unknown runtime 'ncnn' (known: onnxruntime, tensorrt, coreml, litert, openvino)" in unknown["error"]
+    )
     assert bye == {"ok": True}
 
 

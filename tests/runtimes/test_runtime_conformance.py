@@ -53,7 +53,7 @@ def test_runtime_declares_its_capabilities(name: str) -> None:
     assert runtime.artifact_suffix.startswith(".")
     assert runtime.times_on_host_cpu or runtime.timed_where  # export says where its files can be timed
     assert (
-        parse_device({"name": "d", "runtime": name, "precision": runtime.precisions[0]}).provider
+        parse_device({"name": "d", "runtime": name, "precision": runtime.precisions[0], "threads": 1}).provider
         == runtime.default_provider
     )
 

@@ -27,6 +27,7 @@ class OnnxRuntime(Runtime):
     install_hint = "pip install onnxruntime"
     thread_cpu_clock = True
     times_on_host_cpu = True
+    host_device = "host-cpu"
     timed_where = "an ONNX Runtime device (or host-cpu)"
 
     @classmethod

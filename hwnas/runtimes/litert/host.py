@@ -1,0 +1,156 @@
+"""LiteRT on the host: the model converted to ``.tflite`` with Google's converter, ``litert-torch``.
+
+``litert_torch.convert`` traces the module with ``torch.export`` and lowers it to a LiteRT
+flatbuffer. What is timed (table blocks, validation networks) takes NHWC input, the layout
+XNNPACK computes in and an Android app feeds (``convert_to_tflite(channels_last=True)``); the
+exported ``model.tflite`` keeps NCHW, like the ONNX files.
+
+Only fp32 is converted here: litert-torch 0.10's fp16 recipe is for its
+generative API, and its PT2E dynamic int8 path left these convolutions in float32 when
+tried, so a device asking for fp16 or int8 is refused rather than timed as fp32.
+
+Timing (``device.py``) uses the LiteRT interpreter with an explicit thread count, here or
+on an SSH device through the runner; an Android phone (``connection: adb``) is timed with
+LiteRT's own ``benchmark_model`` (``hwnas.transport.adb``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hwnas.errors import HwnasError, MissingDependency
+from hwnas.runtimes.base import RUNTIMES, DeviceSettings, Runtime, SettingError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+PROVIDERS = ("cpu", "gpu")
+INSTALL_HINT = "pip install 'hwnas[litert]'"
+
+
+@RUNTIMES.register("litert")
+class LiteRT(Runtime):
+    name = "litert"
+    title = "LiteRT"
+    precisions = ("fp32",)
+    default_provider = "cpu"
+    artifact_suffix = ".tflite"
+    install_hint = INSTALL_HINT
+    thread_cpu_clock = True  # one interpreter thread computes on the calling thread (XNNPACK, no pool)
+    connections = ("local", "ssh", "adb")
+    host_device = "host-cpu-litert"
+    timed_where = "a LiteRT device (host-cpu-litert, an SSH board, or a phone over adb)"
+
+    @classmethod
+    def check_settings(cls, settings: DeviceSettings) -> None:
+        if settings.precision != "fp32":
+            raise SettingError(
+                "precision",
+                f"{settings.precision} is not converted for litert here (litert-torch's fp16 recipe is for its "
+                "generative API and its dynamic int8 left convolutions in fp32); use fp32",
+            )
+        if settings.provider not in PROVIDERS:
+            raise SettingError(
+                "provider", f"must be one of {', '.join(PROVIDERS)} for litert, got {settings.provider!r}"
+            )
+        if settings.provider == "gpu" and settings.connection != "adb":
+            raise SettingError("provider", "gpu (the GPU delegate) is timed only on adb devices (benchmark_model)")
+        threads = settings.threads
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise SettingError(
+                "threads",
+                f"must be an explicit integer of at least 1 for litert (interpreter threads), got {threads!r}",
+            )
+
+    @property
+    def artifact_tag(self) -> str:
+        return f"{self.name}-{self.device.precision}-nhwc"  # cached files are channels-last
+
+    def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
+        return convert_to_tflite(model, input_shape, out_path, channels_last=True)
+
+
+@contextlib.contextmanager
+def captured_native_output() -> Iterator[list[str]]:
+    """Send what C++ code prints on fds 1 and 2 (absl logs, the converter's progress) to a buffer.
+
+    Yields a list that holds the captured lines once the block ends, so a failure can quote them.
+    """
+    lines: list[str] = []
+    with tempfile.TemporaryFile(mode="w+b") as buf:
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(buf.fileno(), 1)
+            os.dup2(buf.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            buf.seek(0)
+            lines.extend(buf.read().decode("utf-8", "replace").splitlines())
+
+
+_OPERATOR = re.compile(r"\b(aten[.:]+[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?|tfl\.[A-Za-z0-9_]+|stablehlo\.[A-Za-z0-9_]+)")
+
+
+def conversion_error(exc: BaseException, log: list[str]) -> HwnasError:
+    """One line: what litert-torch said, naming the operator it could not lower when it names one."""
+    text = str(exc).strip() or type(exc).__name__
+    ops = _OPERATOR.findall(text) or [m for line in log for m in _OPERATOR.findall(line) if "error" in line.lower()]
+    first = text.splitlines()[0][:300]
+    where = f" (operator {ops[0]})" if ops else ""
+    return HwnasError(f"litert-torch could not convert the network{where}: {type(exc).__name__}: {first}")
+
+
+def convert_to_tflite(
+    model: nn.Module, input_shape: tuple[int, ...], out_path: Path, *, channels_last: bool = False
+) -> Path:
+    """Write ``model`` at ``input_shape`` as an fp32 ``.tflite`` file (atomically); HwnasError on failure.
+
+    ``channels_last``: the file takes (and, for a 4-D output, returns) NHWC tensors, the layout
+    XNNPACK computes in and an Android app feeds, so no transpose sits at its boundaries; tables
+    time blocks and networks this way. (It was tried as the cure for the few-shot LiteRT table's
+    calibration error and is not one: 10 calibration networks were 50 % within ±10 % with NCHW
+    blocks, 40 % with NHWC; see docs/runtimes.md.) Exported files keep NCHW, the interface every
+    other artifact of an export has.
+    """
+    import warnings
+
+    import torch
+
+    from hwnas.io import atomic_path
+
+    try:
+        import litert_torch
+    except ImportError:
+        raise MissingDependency("litert-torch", INSTALL_HINT) from None
+    out_path = Path(out_path)
+    model = model.eval()
+    sample = torch.zeros(input_shape)
+    if channels_last and len(input_shape) == 4:
+        with torch.no_grad():
+            out_rank = model(sample).ndim
+        model = litert_torch.to_channel_last_io(model, args=[0], outputs=[0] if out_rank == 4 else [])
+        sample = sample.permute(0, 2, 3, 1).contiguous()
+    with captured_native_output() as log:
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                edge = litert_torch.convert(model, (sample,))
+                with atomic_path(out_path) as tmp:
+                    edge.export(str(tmp))
+        except Exception as exc:  # the converter raises many kinds; say which op when it does
+            failure: BaseException | None = exc
+        else:
+            failure = None
+    if failure is not None:
+        raise conversion_error(failure, log) from None
+    return out_path

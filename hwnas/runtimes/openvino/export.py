@@ -1,0 +1,98 @@
+"""OpenVINO IR (``model.openvino/`` with ``model.xml`` + ``model.bin``), converted from the checked
+ONNX file with ``openvino.convert_model``; fp32, or fp16 with ``--precision fp16`` (weights
+compressed to fp16).
+
+The IR is compiled afresh on this machine's CPU (LATENCY hint, one thread, f32 inference
+precision) and every parity input set is compared with PyTorch: max abs difference
+<= 1e-4 for fp32, 5e-2 for fp16 weights. The input and output keep the ONNX names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hwnas.devices import Device
+from hwnas.errors import HwnasError, MissingDependency
+from hwnas.export.base import INPUT_NAME, OUTPUT_NAME, ArtifactReport, ArtifactWriter, ExportContext
+from hwnas.export.parity import FP32_TOLERANCE, compare
+from hwnas.runtimes.openvino.host import INSTALL_HINT, IR_XML, onnx_to_ir
+
+FP16_TOLERANCE = 5e-2
+
+
+class OpenVINOWriter(ArtifactWriter):
+    name = "openvino"
+    title = "OpenVINO IR"
+    file_name = "model.openvino"
+    runtime = "openvino"
+    needs = ("onnx",)
+    precisions = ("fp32", "fp16")
+    takes_precision = True
+    build_order = 50
+
+    def precision_for(self, requested: str | None, device: Device) -> str:
+        if requested:
+            return requested
+        return device.precision if device.runtime == self.runtime and device.precision in self.precisions else "fp32"
+
+    def check_available(self) -> None:
+        try:
+            import openvino  # noqa: F401
+        except ImportError:
+            raise MissingDependency("openvino", INSTALL_HINT) from None
+
+    def write(self, ctx: ExportContext) -> ArtifactReport:
+        import openvino as ov
+
+        precision = self.precision_for(ctx.precision, ctx.device)
+        path = onnx_to_ir(ctx.artifacts["onnx"], ctx.out_dir / self.file_name, fp16=precision == "fp16")
+        core = ov.Core()
+        model = core.read_model(str(path / IR_XML))
+        ins = [
+            (p.get_any_name(), [d.get_length() if d.is_static else "batch" for d in p.get_partial_shape()])
+            for p in model.inputs
+        ]
+        outs = [
+            (p.get_any_name(), [d.get_length() if d.is_static else "batch" for d in p.get_partial_shape()])
+            for p in model.outputs
+        ]
+        batch: Any = "batch" if ctx.dynamic_batch else 1
+        if ins != [(INPUT_NAME, [batch, *ctx.input_shape[1:]])] or outs != [(OUTPUT_NAME, [batch, ctx.num_classes])]:
+            raise HwnasError(
+                f"the OpenVINO IR has inputs {ins} and outputs {outs}, expected {INPUT_NAME} and {OUTPUT_NAME}"
+            )
+        compiled = core.compile_model(
+            model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"}
+        )
+        tolerance = FP16_TOLERANCE if precision == "fp16" else FP32_TOLERANCE
+        report: dict[str, Any] = {"tolerance": tolerance, "runtime": f"OpenVINO {ov.get_version()} (fresh CPU compile)"}
+        request = compiled.create_infer_request()
+        for name, x in ctx.parity_inputs.items():
+            got = np.concatenate([np.array(request.infer({0: x[i : i + 1]})[0]) for i in range(len(x))])
+            report[name] = compare(ctx.reference[name], got)
+        worst = max((v["max_abs_diff"], k) for k, v in report.items() if isinstance(v, dict))
+        report["passed"] = worst[0] <= tolerance
+        if not report["passed"]:
+            raise HwnasError(
+                f"{self.file_name} differs from PyTorch by {worst[0]:.3g} on {worst[1]} inputs "
+                f"(tolerance {tolerance:g})"
+            )
+        element_types = sorted(
+            {str(op.get_output_element_type(0)) for op in model.get_ops() if op.get_type_name() == "Constant"}
+        )
+        checks = {
+            "converter": f"openvino {ov.get_version()} convert_model (from model.onnx)",
+            "files": [IR_XML, "model.bin"],
+            "input": {"name": ins[0][0], "shape": ins[0][1]},
+            "output": {"name": outs[0][0], "shape": outs[0][1]},
+            "weights": "fp16 (compressed)" if precision == "fp16" else "fp32",
+            "constant_types": element_types,
+            "operations": len(model.get_ops()),
+            "loads": "fresh Core, CPU",
+        }
+        return ArtifactReport(self.name, self.file_name, precision, checks, report)
+
+
+WRITERS = (OpenVINOWriter,)
