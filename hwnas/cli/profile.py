@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from hwnas.cli.latency import ResumeOpt, TablesDirOpt, WorkDirOpt, progress_bar, validation_line
@@ -24,6 +25,20 @@ DevicesOpt = Annotated[
         "more, or a pool file, to profile one table on a pool of devices of one kind (docs/scale.md).",
     ),
 ]
+
+
+class _BlockProgress:
+    """The progress bar's callbacks for a profile (full, pool or few-shot): one copy for the three."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self.progress = progress
+        self.task = progress.add_task(label, total=None, item="")
+
+    def on_start(self, total: int, present: int) -> None:
+        self.progress.update(self.task, total=total, completed=present)
+
+    def on_block(self, done: Any) -> None:
+        self.progress.update(self.task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
 
 
 def profile(
@@ -88,13 +103,8 @@ def profile(
         raise UsageError("--prior is for a few-shot table: give --budget N or --budget-s S with it")
     dev = load_device(device)
     with progress_bar(f"profile {dev.name}") as progress:
-        task = progress.add_task(f"profile {dev.name}", total=None, item="")
-
-        def on_start(total: int, present: int) -> None:
-            progress.update(task, total=total, completed=present)
-
-        def on_block(done: Any) -> None:
-            progress.update(task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
+        bar = _BlockProgress(progress, f"profile {dev.name}")
+        on_start, on_block = bar.on_start, bar.on_block
 
         summary = profile_device(
             dev,
@@ -149,13 +159,8 @@ def _profile_pool(
 
     pool = load_pool(names)
     with progress_bar(f"profile pool {pool.name}") as progress:
-        task = progress.add_task(f"profile pool {pool.name}", total=None, item="")
-
-        def on_start(total: int, present: int) -> None:
-            progress.update(task, total=total, completed=present)
-
-        def on_block(done: Any) -> None:
-            progress.update(task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
+        bar = _BlockProgress(progress, f"profile pool {pool.name}")
+        on_start, on_block = bar.on_start, bar.on_block
 
         summary = profile_pool(
             pool, space=space, resolution=resolution, num_classes=num_classes, limit=limit, resume=resume,
@@ -217,16 +222,11 @@ def _profile_fewshot(
         raise UsageError(f"--networks must be 0 (no calibration) or at least 3, got {networks}")
     dev = load_device(device)
     with progress_bar(f"few-shot {dev.name}") as progress:
-        task = progress.add_task(f"few-shot {dev.name}", total=None, item="")
-
-        def on_start(total: int, present: int) -> None:
-            progress.update(task, total=total, completed=present)
-
-        def on_block(done: Any) -> None:
-            progress.update(task, completed=done.done, item=f"{done.stats.median_ms:8.3f} ms  {done.key}")
+        bar = _BlockProgress(progress, f"few-shot {dev.name}")
+        on_start, on_block = bar.on_start, bar.on_block
 
         def on_phase(text: str) -> None:
-            progress.update(task, description=text)
+            progress.update(bar.task, description=text)
             if not stderr.is_terminal:
                 stderr.print(f"few-shot {dev.name}: {text}")
 
