@@ -27,7 +27,7 @@ from hwnas.device_file import (  # noqa: F401  (re-exported: the public device A
     load_device_file,
     parse_device,
 )
-from hwnas.errors import UnknownName, UsageError
+from hwnas.errors import HwnasError, UnknownName, UsageError
 
 DEFAULT_DEVICE = "host-cpu"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,14 +45,25 @@ def device_dirs() -> list[Path]:
     return unique
 
 
-def list_devices() -> list[Device]:
-    """Every device found, one per name (the first folder wins), sorted by name."""
-    found: dict[str, Device] = {}
+def device_files() -> list[tuple[Path, Device | HwnasError]]:
+    """Every device file found, one per name (the first folder wins), sorted by name: the device,
+    or the error that stopped it from loading (named by the file's stem), so that one broken file
+    is reported where it is asked about instead of breaking every command."""
+    found: dict[str, tuple[Path, Device | HwnasError]] = {}
     for folder in device_dirs():
         for path in sorted(folder.glob("*.yaml")):
-            device = load_device_file(path)
-            found.setdefault(device.name, device)
+            try:
+                loaded: Device | HwnasError = load_device_file(path)
+            except HwnasError as exc:
+                loaded = exc
+            name = loaded.name if isinstance(loaded, Device) else path.stem
+            found.setdefault(name, (path, loaded))
     return [found[name] for name in sorted(found)]
+
+
+def list_devices() -> list[Device]:
+    """Every device that loads, one per name, sorted by name (``hwnas devices`` shows the others)."""
+    return [d for _, d in device_files() if isinstance(d, Device)]
 
 
 def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) -> Device:
@@ -65,7 +76,11 @@ def load_device(name_or_path: str | os.PathLike[str] | Device = DEFAULT_DEVICE) 
         if not path.is_file():
             raise UsageError(f"device file {text} does not exist")
         return load_device_file(path)
-    devices = list_devices()
+    files = device_files()
+    broken = next((e for p, e in files if isinstance(e, HwnasError) and p.stem == text), None)
+    if broken is not None:  # the file the name points at does not load: its own error, not "unknown"
+        raise broken
+    devices = [d for _, d in files if isinstance(d, Device)]
     chosen = next((d for d in devices if d.name == text), None) or next((d for d in devices if text in d.aliases), None)
     if chosen is not None:
         _announce_shadowing(chosen)

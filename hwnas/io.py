@@ -97,3 +97,16 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+_CHECKPOINTS: list[Path] = []
+
+
+def announce_checkpoint(path: str | os.PathLike[str]) -> None:
+    """Record the file or folder a long job checkpoints to, so an interrupt can name it."""
+    _CHECKPOINTS.append(Path(path))
+
+
+def last_checkpoint() -> Path | None:
+    """The file or folder the current command last said it checkpoints to, if any."""
+    return _CHECKPOINTS[-1] if _CHECKPOINTS else None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,8 +21,8 @@ from rich.table import Table
 
 from hwnas.cli.options import JsonOpt, NoProbeOpt, ResolutionOpt, SeedOpt, SpaceOpt
 from hwnas.cli.output import emit_json, stderr, stdout
-from hwnas.devices import DEFAULT_DEVICE, list_devices, load_device
-from hwnas.errors import UsageError
+from hwnas.devices import DEFAULT_DEVICE, Device, load_device
+from hwnas.errors import HwnasError, UsageError
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
 DeviceOpt = Annotated[
@@ -59,66 +60,111 @@ def progress_bar(label: str) -> Iterator[Progress]:
 
 
 def devices(no_probe: NoProbeOpt = False, json_out: JsonOpt = False) -> None:
-    """List the devices (devices/*.yaml) with their runtime, whether a latency table exists and,
-    for local devices, whether it describes this machine (a probe re-times a few of its blocks)."""
-    from hwnas.latency.probe import check_table, probe_disabled
-    from hwnas.latency.table import LatencyTable, table_path
+    """List every device (devices/*.yaml): its runtime and whether that runtime is installed here
+    (with the install hint), whether a latency table exists and, for a local device whose runtime
+    is installed, whether the table describes this machine (a probe re-times a few of its blocks).
+    A device file that does not load is listed with its error; it never stops the listing."""
+    from hwnas.devices import device_files
 
-    hybrid = get_space(DEFAULT_SPACE)
-    rows = []
-    for dev in list_devices():
-        entry: dict[str, Any] = {**dev.to_dict(), "where": dev.where(), "table": None}
-        path = table_path(dev.name, hybrid)
-        if path.exists():
-            doc = LatencyTable.load(path)
-            validation = doc.header.validation
-            entry["table"] = {
-                "path": str(path),
-                "entries": len(doc.entries),
-                "predicted_entries": len(doc.predicted_keys),
-                "complete": doc.complete,
-                "within_10pct": None if validation is None else validation.calibrated.get("within_10pct"),
-                "this_machine": None,
-            }
-            if not dev.is_remote:
-                check = check_table(doc, dev, probe=not (no_probe or probe_disabled()))
-                entry["table"]["this_machine"] = check.to_json()
-        rows.append(entry)
+    rows: list[dict[str, Any]] = []
+    for path, dev_or_error in device_files():
+        if isinstance(dev_or_error, HwnasError):
+            rows.append({"name": path.stem, "source": str(path), "error": str(dev_or_error)})
+        else:
+            rows.append(_device_row(dev_or_error, probe=not no_probe))
     if json_out:
         emit_json(rows)
         return
     table = Table()
     table.add_column("device (aliases)", no_wrap=True)
-    for column in ("runtime", "where", "hybrid table", "this machine?"):
+    for column in ("runtime", "where", "runtime here?", "hybrid table", "this machine?"):
         table.add_column(column, overflow="fold")  # wrap, never hide part of a name behind "…"
+    notes: list[str] = []
     for row in rows:
-        t = row["table"]
-        if t is None:
-            status = "[dim]none[/dim]"
-        else:
-            status = f"{t['entries']} entries" + ("" if t["complete"] else " (incomplete)")
-            if t["predicted_entries"]:
-                status += f" ({t['predicted_entries']} predicted)"
-            if t["within_10pct"] is not None:
-                status += f", {t['within_10pct']:.0%} in ±10%"
+        if "error" in row:
+            notes.append(f"{row['name']}: {row['error']}")
+            table.add_row(row["name"], "[red]does not load[/red]", "-", f"no ({len(notes)})", "-", "-")
+            continue
         threads = f", {row['threads']} thread{'s' if row['threads'] != 1 else ''}" if row["threads"] else ""
         aliases = "\n[dim]" + ", ".join(row["aliases"]) + "[/dim]" if row["aliases"] else ""
+        here = "[green]yes[/green]"
+        if row["runtime_missing"]:
+            notes.append(f"{row['name']}: {row['runtime_missing']}")
+            here = f"[yellow]no[/yellow] ({len(notes)})"
         table.add_row(
-            row["name"] + aliases, f"{row['runtime']} {row['precision']}{threads}", row["where"], status, _machine(t)
+            row["name"] + aliases,
+            f"{row['runtime']} {row['precision']}{threads}",
+            escape(row["where"]),
+            here,
+            _table_status(row["table"]),
+            _machine(row),
         )
     stdout.print(table)
+    for i, note in enumerate(notes, 1):  # full text below the table: install hints are long and must stay exact
+        stdout.print(f"({i}) {escape(note)}", soft_wrap=True)
 
 
-def _machine(table: dict[str, Any] | None) -> str:
-    """The probe's verdict for the devices table: yes / no (drift, differences) / not checked."""
-    check = None if table is None else table.get("this_machine")
+def _device_row(dev: Device, *, probe: bool) -> dict[str, Any]:
+    """One device's entry: settings, runtime availability, table summary and (local, installed) probe."""
+    from hwnas.latency.probe import check_table, probe_disabled
+    from hwnas.latency.table import LatencyTable, table_path
+    from hwnas.runtimes import RUNTIMES
+
+    missing = RUNTIMES.get(dev.runtime).missing(local=not dev.is_remote)
+    entry: dict[str, Any] = {**dev.to_dict(), "where": dev.where(), "runtime_missing": missing, "table": None}
+    path = table_path(dev.name, get_space(DEFAULT_SPACE))
+    if not path.exists():
+        return entry
+    doc = LatencyTable.load(path)
+    validation = doc.header.validation
+    entry["table"] = {
+        "path": str(path),
+        "entries": len(doc.entries),
+        "predicted_entries": len(doc.predicted_keys),
+        "complete": doc.complete,
+        "within_10pct": None if validation is None else validation.calibrated.get("within_10pct"),
+        "this_machine": None,
+        "probe_error": None,
+    }
+    if dev.is_remote or missing:  # a remote device is not probed; a missing runtime cannot be
+        return entry
+    try:
+        check = check_table(doc, dev, probe=probe and not probe_disabled())
+    except HwnasError as exc:  # one device's failure is that device's row, not the listing's
+        entry["table"]["probe_error"] = str(exc)
+    else:
+        entry["table"]["this_machine"] = check.to_json()
+    return entry
+
+
+def _table_status(t: dict[str, Any] | None) -> str:
+    if t is None:
+        return "[dim]none[/dim]"
+    status = f"{t['entries']} entries" + ("" if t["complete"] else " (incomplete)")
+    if t["predicted_entries"]:
+        status += f" ({t['predicted_entries']} predicted)"
+    if t["within_10pct"] is not None:
+        status += f", {t['within_10pct']:.0%} in ±10%"
+    return status
+
+
+def _machine(row: dict[str, Any]) -> str:
+    """The probe's verdict for the devices table: yes / no (drift, differences) / not checked (why)."""
+    table = row["table"]
+    if table is None:
+        return "[dim]-[/dim]"
+    if row["runtime_missing"]:
+        return "[dim]not checked[/dim]"
+    if table["probe_error"]:
+        return f"[red]probe failed[/red]: {escape(table['probe_error'])}"
+    check = table["this_machine"]
     if check is None:
         return "[dim]-[/dim]"
     drift = "" if check["drift"] is None else f"drift {check['drift']:+.0%}"
     why = ", ".join(x for x in [drift, *check["host_differences"], *check["runtime_differences"]][:2] if x)
     if check["describes_this_machine"]:
         return f"[green]yes[/green] ({drift or 'fingerprint only'})"
-    return f"[red]no[/red] ({why})"
+    return f"[red]no[/red] ({escape(why)})"
 
 
 def probe(

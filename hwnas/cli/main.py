@@ -79,8 +79,12 @@ RESUMABLE = {"search": "--resume", "score": "--resume", "profile": "--resume", "
 def _interrupted(args: list[str]) -> int:
     command = next((a for a in args if not a.startswith("-")), "")
     if command in RESUMABLE:
+        from hwnas.io import last_checkpoint
+
         how = f"the same command with {RESUMABLE[command]}" if RESUMABLE[command] else "the same command"
-        return _fail(f"interrupted: what was done so far is saved; run {how} to continue", INTERRUPTED)
+        saved = last_checkpoint()
+        where = f" in {saved}" if saved is not None else ""
+        return _fail(f"interrupted: what was done so far is saved{where}; run {how} to continue", INTERRUPTED)
     return _fail("interrupted", INTERRUPTED)
 
 

@@ -55,7 +55,7 @@ ExecutorOpt = Annotated[
     str,
     typer.Option(
         "--executor",
-        help="Where candidates are scored: local (this machine) or ray (a Ray cluster; pip install 'hwnas[ray]'). "
+        help="Where candidates are scored: local (this machine) or ray (a Ray cluster; pip install 'hwnas\\[ray]'). "
         "Results do not depend on it.",
     ),
 ]

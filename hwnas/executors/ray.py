@@ -171,9 +171,17 @@ class RayExecutor(Executor):
             raise
 
     def _cancel(self, refs: list[Any]) -> None:
-        """Cancel tasks: queued ones are dropped, running ones interrupted; a task still running after
-        CANCEL_WAIT_S has its worker killed. Waiting for the cancellations to land before the driver
-        disconnects keeps replies from arriving at a driver that is shutting down."""
+        """Stop the tasks still out.
+
+        A driver that made its own connection disconnects: the job ends, and Ray kills the
+        job's workers and drops its queued tasks. ``ray.cancel`` is not used there because it
+        races a task that is finishing (Ray 2.60's driver then aborts in task_manager.cc,
+        "Tried to complete task that was not pending"). On a connection that belongs to the
+        caller, tasks are cancelled: queued ones are dropped, running ones interrupted, and a
+        task still running after CANCEL_WAIT_S has its worker killed."""
+        if self._owns_connection:
+            self.close()
+            return
         ray = self._ray
         with contextlib.suppress(Exception):  # a finished or lost task cannot be cancelled
             for ref in refs:

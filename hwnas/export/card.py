@@ -194,4 +194,34 @@ def render_readme(card: ModelCard) -> str:
         for extra in a.extra_files:
             lines.append(f"- `{extra['file']}`: `{extra['sha256']}`")
     lines += ["", "## Run the ONNX file", "", "```python", card.snippet.rstrip(), "```", ""]
+    for a in card.artifacts:
+        if a.format == "openvino":
+            lines += _openvino_section(a)
     return "\n".join(lines)
+
+
+def _openvino_section(artifact: Any) -> list[str]:
+    """How to load the IR as its parity check did: fp32 execution must be asked for, since
+    OpenVINO runs an fp32 IR in bf16 on CPUs with bf16 units and the IR cannot carry the hint."""
+    hint = "f32"  # fp16 IRs too: their weights are fp16, the parity check computed in f32
+    default = artifact.checks.get("default_cpu_compile")
+    seen = (
+        f"Without it, this machine's default CPU compile ran in {default['inference_precision']}: "
+        f"max abs diff {default['max_abs_diff']:.1e} against PyTorch."
+        if default
+        else ""
+    )
+    return [
+        "## Run the OpenVINO IR",
+        "",
+        f"Ask for {hint} execution, as the parity check did. {seen}".rstrip(),
+        "",
+        "```python",
+        "import openvino as ov",
+        "",
+        f'config = {{"INFERENCE_PRECISION_HINT": "{hint}"}}',
+        f'compiled = ov.Core().compile_model("{artifact.file}/model.xml", "CPU", config)',
+        "logits = compiled(preprocess(image))[0]  # preprocess and image as in the ONNX example",
+        "```",
+        "",
+    ]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from hwnas.devices import Device, load_device
 from hwnas.errors import UsageError
+from hwnas.io import announce_checkpoint
 from hwnas.latency.artifacts import ArtifactCache
 from hwnas.latency.table import LatencyTable, identity_of, now_iso, table_path
 from hwnas.latency.targets import Target, open_target
@@ -261,6 +262,7 @@ def resolve_output(
     r = resolution or sp.default_resolution
     k = num_classes or sp.default_num_classes
     path = Path(output) if output is not None else table_path(dev.name, sp, r, k, tables_dir)
+    announce_checkpoint(path)
     return dev, sp, r, k, path
 
 

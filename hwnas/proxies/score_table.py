@@ -29,7 +29,7 @@ from typing import Any
 
 from hwnas.errors import UsageError
 from hwnas.executors import Executor, LocalExecutor
-from hwnas.io import atomic_write_json, atomic_write_text, read_json, read_text
+from hwnas.io import announce_checkpoint, atomic_write_json, atomic_write_text, read_json, read_text
 from hwnas.proxies import resolve_proxies, score_architecture_timed
 from hwnas.proxies.data import LabelledImages
 from hwnas.spaces.base import SearchSpace
@@ -143,6 +143,7 @@ def score_table(
     """
     resolve_proxies(proxies, has_data=data is not None)  # fail before any work
     check_out_path(out)
+    announce_checkpoint(out)
     columns: list[str] = []
     rows: dict[str, dict[str, float | str]] = {}
     if resume and out.exists():

@@ -26,6 +26,7 @@ This module imports nothing heavy (torch is imported inside ``prepare``) and not
 
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,10 @@ class Runtime(ABC):
     runtime (``host-cpu`` for ONNX Runtime); empty when this machine cannot."""
     timed_where: ClassVar[str] = ""
     """Where its artifacts can be timed, for "not timed" reasons (e.g. "a Core ML device on macOS")."""
+    host_modules: ClassVar[tuple[str, ...]] = ()
+    """Python modules this machine needs to prepare the runtime's artifacts (converters)."""
+    timing_modules: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Python modules that time on this machine: each inner tuple is a choice, any one of which will do."""
 
     def __init__(self, device: Device) -> None:
         if device.precision not in self.precisions:
@@ -96,6 +101,20 @@ class Runtime(ABC):
     @classmethod  # noqa: B027  (an optional hook: most runtimes have no rules)
     def check_settings(cls, settings: DeviceSettings) -> None:
         """Raise :class:`SettingError` when a device's settings do not suit this runtime (default: any do)."""
+
+    @classmethod
+    def missing(cls, *, local: bool) -> str | None:
+        """Why this machine cannot serve a device of this runtime, with the install hint, or None.
+
+        ``local``: the device is this machine, so the runtime times here too; otherwise only
+        the host side (conversion) is needed. Import specs are looked up, nothing is imported,
+        so listing devices stays fast and one missing runtime never stops the others."""
+        absent = [m for m in cls.host_modules if not importable(m)]
+        if local:
+            absent += [" or ".join(choice) for choice in cls.timing_modules if not any(map(importable, choice))]
+        if not absent:
+            return None
+        return f"{', '.join(absent)} not installed ({cls.install_hint})"
 
     @classmethod
     def package(cls) -> str:
@@ -122,6 +141,13 @@ class Runtime(ABC):
     def runner_options(self) -> dict[str, Any]:
         """The ``options`` of runner requests for this device."""
         return self.device.runner_options()
+
+
+def importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that is missing or broken
+        return False
 
 
 RUNTIMES: Registry[type[Runtime]] = Registry("runtime")

@@ -9,7 +9,7 @@ from typing import Any
 
 from hwnas.errors import UsageError
 from hwnas.executors import Executor
-from hwnas.io import missing_folders, remove_empty_folders
+from hwnas.io import announce_checkpoint, missing_folders, remove_empty_folders
 from hwnas.search.engine import Phase, SearchConfig, SearchEngine, SearchState
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
 from hwnas.search.scoring import ProxyScorer
@@ -35,6 +35,7 @@ def run_search(
     checkpoint holds no trace of the executor: a run begun on Ray resumes locally and back.
     """
     run_dir = RunDir(out)
+    announce_checkpoint(run_dir.path)
     state = None
     if run_dir.has_checkpoint():
         if not resume:

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dev_data import nb201_latency_csv
 
 from hwnas.spaces import get_space
 
 REPO = Path(__file__).resolve().parents[2]
-DEV = REPO.parent / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+DEV = nb201_latency_csv()
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 STARTED_WITHIN_S = 180  # a slow, shared machine
 
@@ -56,19 +57,21 @@ def test_profile_is_interrupted_and_resumed(tmp_path: Path, sig: signal.Signals)
     table = tmp_path / "table.json"
     cmd = [sys.executable, "-m", "hwnas", "profile", "--device", str(device), "--space", "hybrid"]
     cmd += ["--resolution", "32", "--limit", "100", "--output", str(table), "--work-dir", str(tmp_path / "work")]
-    interrupt(cmd, table.exists, sig)  # the first checkpoint is written after 2 s of timing
+    line = interrupt(cmd, table.exists, sig)  # the first checkpoint is written after 2 s of timing
+    assert f"saved in {table};" in line, line
     saved = json.loads(table.read_text())
     assert 0 < len(saved["entries"]) < 100 and saved["complete"] is False
     report = finish(cmd)
     assert report["entries"] == 100 and report["already_present"] == len(saved["entries"])
 
 
-def test_search_is_terminated_and_resumed(tmp_path: Path, nb201_dev_rows) -> None:
+def test_search_is_terminated_and_resumed(tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "hwnas", "search", "--space", "nb201", "--latency-table", str(DEV)]
     cmd += ["--latency-column", "pixel3_latency_ms", "--latency-ms", "10", "--evaluations", "600", "--proxy", "sed"]
     cmd += ["--out", str(out)]
-    interrupt(cmd, (out / "checkpoint.json").exists, signal.SIGTERM)
+    line = interrupt(cmd, (out / "checkpoint.json").exists, signal.SIGTERM)
+    assert f"saved in {out};" in line, line
     assert not (out / "best.json").exists()
     finish(cmd)
     assert (out / "best.json").exists()
@@ -91,7 +94,8 @@ def test_score_is_interrupted_and_resumed(tmp_path: Path) -> None:
             started.append(time.monotonic())
         return bool(started) and time.monotonic() - started[0] > 2
 
-    interrupt(cmd, scoring_for_2_s, signal.SIGINT)
+    line = interrupt(cmd, scoring_for_2_s, signal.SIGINT)
+    assert f"saved in {out};" in line, line
     done = len(out.read_text().splitlines()) - 1  # the interrupt wrote every row scored so far
     assert 0 < done < len(unique)
     report = finish(cmd)

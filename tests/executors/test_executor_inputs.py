@@ -6,11 +6,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from dev_data import nb201_latency_csv
 
 from hwnas.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
-NB201_DEV_CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+NB201_LATENCY_CSV = nb201_latency_csv()
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|"
 
 
@@ -39,7 +40,7 @@ def one_error(capsys, args: list[str]) -> tuple[int, str]:
     ],
 )
 def test_search_executor_options(capsys, tmp_path: Path, extra: list[str], code: int, expected: str) -> None:
-    args = ["search", "--space", "nb201", "--latency-table", str(NB201_DEV_CSV), "--latency-column",
+    args = ["search", "--space", "nb201", "--latency-table", str(NB201_LATENCY_CSV), "--latency-column",
             "pixel3_latency_ms", "--latency-ms", "10", "--out", str(tmp_path / "run"), *extra]  # fmt: skip
     got, line = one_error(capsys, args)
     assert got == code and line.startswith(expected), line

@@ -16,19 +16,20 @@ import time
 from pathlib import Path
 
 import pytest
+from dev_data import nb201_latency_csv
 
 from hwnas.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 NB201_DEV_CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+NB201_LATENCY_CSV = nb201_latency_csv()
 EVALUATIONS = "60"
 
 
 def search_args(out: Path, *extra: str) -> list[str]:
-    if not NB201_DEV_CSV.exists():
-        pytest.skip(f"NB201 dev data not found at {NB201_DEV_CSV}")
     return [
-        "search", "--space", "nb201", "--latency-table", str(NB201_DEV_CSV), "--latency-column", "pixel3_latency_ms",
+        "search", "--space", "nb201", "--latency-table", str(NB201_LATENCY_CSV),
+        "--latency-column", "pixel3_latency_ms",
         "--latency-ms", "10.66", "-n", EVALUATIONS, "--seed", "3", "--out", str(out), *extra,
     ]  # fmt: skip
 
@@ -110,11 +111,6 @@ def test_a_ray_worker_killed_mid_search_changes_nothing(ray_cluster, local_resul
     assert result(out) == local_result  # Ray retried the lost task; the result is the same
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Ray 2.60's driver sometimes aborts in task_manager.cc ('Tried to complete task that was not pending') "
-    "when ray.cancel races a finishing task on Ctrl-C (seen 1 in 4 runs); the checkpoint is kept either way",
-)
 def test_ctrl_c_stops_the_cluster_jobs_and_the_checkpoint_resumes_on_either_executor(
     ray_cluster, local_result, tmp_path: Path
 ) -> None:

@@ -35,6 +35,11 @@ def test_tflite_and_openvino_match_pytorch_and_are_timed(tmp_path: Path, nb201_w
         assert artifact["latency"]["p10_ms"] > 0
     assert sorted(p.name for p in (out / "model.openvino").iterdir()) == ["model.bin", "model.xml"]
     assert by_format["openvino"]["checks"]["weights"] == "fp32"
+    # what an app's plain compile_model runs here is recorded, and the card tells it to ask for f32
+    default = by_format["openvino"]["checks"]["default_cpu_compile"]
+    assert default["inference_precision"] in ("f32", "bf16", "f16") and default["max_abs_diff"] >= 0
+    readme = (out / "README.md").read_text()
+    assert '"INFERENCE_PRECISION_HINT": "f32"' in readme and "model.openvino/model.xml" in readme
     text = (out / "MODEL_CARD.md").read_text() if (out / "MODEL_CARD.md").exists() else ""
     assert not text or "model.tflite" in text
 

@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from dev_data import nb201_latency_csv
 
 from hwnas.cli.main import main
 from hwnas.search import Constraints, SearchConfig, make_strategy, plan_phases, run_search
 from hwnas.spaces import get_space
 
-NB201_DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+NB201_DEV_CSV = nb201_latency_csv()  # the dev CSV, or a synthetic latency table without ../shared
 
 CHEAP = ["--topology-proxy", "sed", "--size-proxy", "params"]
 
@@ -40,7 +41,7 @@ def nb201_args(out: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture()
-def dev_table(nb201_dev_rows):
+def dev_table():
     from hwnas.latency.sources import ArchLatencyTable
 
     return ArchLatencyTable.from_csv(NB201_DEV_CSV, get_space("nb201"), latency_column="pixel3_latency_ms")
@@ -128,7 +129,7 @@ def test_same_seed_same_result_and_workers_do_not_matter(tmp_path, dev_table) ->
     assert best("d", 2) != first
 
 
-def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys, nb201_dev_rows) -> None:
+def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(nb201_args(out, "-n", "8", "--json")) == 0
     capsys.readouterr()
@@ -138,7 +139,7 @@ def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys, nb201_dev
     assert "other settings" in capsys.readouterr().err
 
 
-def test_killed_search_resumes_to_the_same_best(tmp_path, nb201_dev_rows) -> None:
+def test_killed_search_resumes_to_the_same_best(tmp_path) -> None:
     """A real SIGKILL mid-run, then --resume: best.json and history equal an uninterrupted run's."""
     reference = tmp_path / "reference"
     assert main(nb201_args(reference, "-n", "60", "--seed", "5", "--json")) == 0
@@ -204,9 +205,7 @@ def test_search_with_only_a_budget_uses_the_default_device_and_a_new_run_folder(
 
 
 @pytest.mark.parametrize("bound", ["nan", "inf", "-1", "0"])
-def test_a_budget_that_is_not_a_finite_positive_number_is_a_usage_error(
-    tmp_path, capsys, bound, nb201_dev_rows
-) -> None:
+def test_a_budget_that_is_not_a_finite_positive_number_is_a_usage_error(tmp_path, capsys, bound) -> None:
     args = nb201_args(tmp_path / "run", "-n", "4")
     args[args.index("--latency-ms") + 1] = bound
     code = main(args)

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from dev_data import nb201_latency_csv
 
 from hwnas.search import STRATEGIES, Constraints, SearchConfig, make_strategy, run_search
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.strategies import strategy_from_json
 from hwnas.spaces import get_space
 
-NB201_DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv"
+NB201_DEV_CSV = nb201_latency_csv()  # the dev CSV, or a synthetic latency table without ../shared
 LIMIT_MS = 10.0
 
 
@@ -40,7 +41,7 @@ class HashScorer(ProxyScorer):
 
 
 @pytest.fixture()
-def dev_table(nb201_dev_rows):
+def dev_table():
     from hwnas.latency.sources import ArchLatencyTable
 
     return ArchLatencyTable.from_csv(NB201_DEV_CSV, get_space("nb201"), latency_column="pixel3_latency_ms")

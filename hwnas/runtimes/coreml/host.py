@@ -10,6 +10,7 @@ The device side reads the input name from the model, so it need not be ``input``
 
 from __future__ import annotations
 
+import platform
 import shutil
 import warnings
 from pathlib import Path
@@ -33,6 +34,14 @@ class CoreML(Runtime):
     artifact_suffix = ".mlpackage"
     install_hint = "pip install 'hwnas[coreml]' (timing also needs macOS)"
     timed_where = "a Core ML device on macOS (e.g. --device apple-silicon)"
+    host_modules = ("coremltools",)
+
+    @classmethod
+    def missing(cls, *, local: bool) -> str | None:
+        """coremltools converts anywhere, but Core ML predicts (so times) only on macOS."""
+        if local and platform.system() != "Darwin":
+            return f"Core ML timing needs macOS (this is {platform.system()})"
+        return super().missing(local=local)
 
     @classmethod
     def check_settings(cls, settings: DeviceSettings) -> None:

@@ -46,6 +46,8 @@ class LiteRT(Runtime):
     connections = ("local", "ssh", "adb")
     host_device = "host-cpu-litert"
     timed_where = "a LiteRT device (host-cpu-litert, an SSH board, or a phone over adb)"
+    host_modules = ("litert_torch",)
+    timing_modules = (("ai_edge_litert", "tflite_runtime"),)
 
     @classmethod
     def check_settings(cls, settings: DeviceSettings) -> None:

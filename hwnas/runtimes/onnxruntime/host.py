@@ -29,6 +29,8 @@ class OnnxRuntime(Runtime):
     times_on_host_cpu = True
     host_device = "host-cpu"
     timed_where = "an ONNX Runtime device (or host-cpu)"
+    host_modules = ("onnx",)
+    timing_modules = (("onnxruntime",),)
 
     @classmethod
     def check_settings(cls, settings: DeviceSettings) -> None:

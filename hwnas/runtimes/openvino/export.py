@@ -91,8 +91,26 @@ class OpenVINOWriter(ArtifactWriter):
             "constant_types": element_types,
             "operations": len(model.get_ops()),
             "loads": "fresh Core, CPU",
+            "default_cpu_compile": _default_compile(core, model, ctx),
         }
         return ArtifactReport(self.name, self.file_name, precision, checks, report)
+
+
+def _default_compile(core: Any, model: Any, ctx: ExportContext) -> dict[str, Any]:
+    """What an app's plain ``compile_model(xml, "CPU")`` runs here, and how far it lands from PyTorch.
+
+    On CPUs with bf16 units (AVX512_BF16, AMX) OpenVINO executes an fp32 IR in bf16 unless
+    ``INFERENCE_PRECISION_HINT`` is ``f32`` (about 1e-2 instead of 1e-6 here). The IR cannot
+    carry the hint: OpenVINO 2026.4's CPU plugin ignores ``runtime_options`` in rt_info for
+    it (tried), so the card's snippet passes it and this records what the default would give."""
+    compiled = core.compile_model(model, "CPU")
+    name, x = next(iter(ctx.parity_inputs.items()))
+    got = np.array(compiled.create_infer_request().infer({0: x[:1]})[0])
+    return {
+        "inference_precision": str(compiled.get_property("INFERENCE_PRECISION_HINT")),
+        "max_abs_diff": float(np.abs(got - ctx.reference[name][:1]).max()),
+        "inputs": name,
+    }
 
 
 WRITERS = (OpenVINOWriter,)

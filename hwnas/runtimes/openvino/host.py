@@ -37,6 +37,8 @@ class OpenVINO(Runtime):
     takes_streams = True
     host_device = "host-cpu-openvino"
     timed_where = "an OpenVINO device (host-cpu-openvino, intel-igpu-openvino)"
+    host_modules = ("openvino",)
+    timing_modules = (("openvino",),)
 
     @classmethod
     def check_settings(cls, settings: DeviceSettings) -> None:

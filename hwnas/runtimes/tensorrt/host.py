@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hwnas.runtimes.base import RUNTIMES, Runtime
+from hwnas.runtimes.base import RUNTIMES, Runtime, importable
 from hwnas.runtimes.tensorrt.fp16 import converter_available, write_fp16
 
 if TYPE_CHECKING:
@@ -33,6 +33,17 @@ class TensorRT(Runtime):
         "JetPack's apt packages (nvidia-tensorrt, python3-libnvinfer) instead: NVIDIA's pip wheels do not support it"
     )
     timed_where = "the TensorRT device that built the engine (e.g. --device nvidia-gpu)"
+    host_modules = ("onnx",)
+
+    @classmethod
+    def missing(cls, *, local: bool) -> str | None:
+        """Timing here needs TensorRT's Python bindings or ``trtexec`` (the GPU is checked when timing starts)."""
+        from hwnas.runtimes.tensorrt import trtexec
+
+        absent = super().missing(local=False)
+        if absent is None and local and not importable("tensorrt") and trtexec.find() is None:
+            return f"tensorrt not installed and no trtexec found ({cls.install_hint})"
+        return absent
 
     def _fp16_copy(self) -> bool:
         return self.device.precision == "fp16" and converter_available()
