@@ -108,6 +108,14 @@ def search(
     tournament: Annotated[
         int | None, typer.Option("--tournament", help="Tournament size (default: the strategy's).")
     ] = None,
+    screen: Annotated[
+        int | None,
+        typer.Option(
+            "--screen",
+            help="Children bred per child scored: a surrogate fitted on the scored ones keeps the most "
+            "promising (1: no screening; default: the strategy's).",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")
@@ -156,6 +164,7 @@ def search(
         initial_samples=initial_samples,
         population=population,
         tournament=tournament,
+        screen=screen,
     )
     search_space = get_space(space)
     config = SearchConfig(

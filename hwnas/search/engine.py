@@ -27,6 +27,7 @@ from hwnas.search.fitness import BUDGET_USE
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.strategies import Phase, Strategy, make_strategy, strategy_from_json
 from hwnas.search.strategies.base import has_size_genes
+from hwnas.search.surrogate import Surrogate
 from hwnas.spaces import get_space
 from hwnas.spaces.base import SearchSpace
 
@@ -34,6 +35,8 @@ MAX_TRIES_PER_CHILD = 200
 MAX_INIT_TRIES = 20000
 MAX_IDLE_STEPS = 50
 MAX_EVALUATIONS = 10**9
+#: Random feasible samples needed before they, not the history, set the winner rule's scale.
+MIN_REFERENCE = 20
 
 
 def _default_strategy() -> Strategy:
@@ -164,6 +167,17 @@ class SearchEngine:
             executor=executor,
         )
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
+        self.surrogate = self._make_surrogate()
+        self._screening = False
+
+    def _make_surrogate(self) -> Surrogate | None:
+        """A surrogate when the strategy screens (``screen`` > 1) and the space describes its genes."""
+        if self.strategy.screen <= 1:
+            return None
+        rule = self.strategy.winner_fitness(self.space)
+        transforms = {name: transform for name, _, transform in getattr(rule, "terms", ())}
+        surrogate = Surrogate(self.space, transforms, seed=self.config.seed)
+        return surrogate if surrogate.usable else None
 
     # ---- driving ----------------------------------------------------------------------
     def run(self, on_step: Callable[[SearchState, Phase | None], None] | None = None) -> SearchState:
@@ -201,8 +215,12 @@ class SearchEngine:
         wanted = min(self.config.batch, max(1, phase.budget - st.phase_evaluations))
         # the population is fixed while a step breeds, so its fitness is computed once per step
         fitness = phase.fitness.values(self._fitness_inputs(population.members))
-        bred = [self._feasible_child(phase, population, fitness, rng, slot) for slot in range(wanted)]
-        children = [c for c in bred if c is not None]
+        self._screening = self._fit_surrogate(phase)
+        children: list[str] = []
+        for slot in range(wanted):
+            child = self._feasible_child(phase, population, fitness, rng, slot, taken=children)
+            if child is not None:
+                children.append(child)
         st.save_rng(rng)
         fresh = {t for t in children if t not in st.scores}
         scores = self.scorer.score_many(children)
@@ -305,14 +323,22 @@ class SearchEngine:
         return self.space.mutate_topology(arch, rng)
 
     def _feasible_child(
-        self, phase: Phase, population: AgeingPopulation, fitness: list[float], rng: random.Random, slot: int
+        self,
+        phase: Phase,
+        population: AgeingPopulation,
+        fitness: list[float],
+        rng: random.Random,
+        slot: int,
+        taken: Sequence[str] = (),
     ) -> str | None:
-        """A feasible child, preferring one not evaluated yet.
+        """A feasible child, preferring one not evaluated yet (nor ``taken`` by this step).
 
         Mutations go one hop from the parent at first and further as tries fail, so a
         sparse feasible region (a whole-architecture table that knows few archs, a
         tight budget) is still explored; a seen child is returned only when no unseen
-        one turns up. The crossover operator first mixes two tournament winners.
+        one turns up. The crossover operator first mixes two tournament winners. When
+        the strategy screens, ``screen`` such children are bred and the surrogate keeps
+        the one the phase's fitness would rank first (:mod:`hwnas.search.surrogate`).
         """
         st = self.state
         if phase.operator == "sample":
@@ -320,6 +346,50 @@ class SearchEngine:
         seeding = len(population) + slot < population.size
         if seeding and len(population) == 0 and slot == 0:
             return st.incumbent  # every phase starts from the incumbent (already scored or scored now)
+        if not self._screening:
+            return self._bred_child(phase, population, fitness, rng, seeding, set(taken))
+        candidates: list[str] = []
+        for _ in range(self.strategy.screen):
+            child = self._bred_child(phase, population, fitness, rng, seeding, {*taken, *candidates})
+            if child is None or child in st.scores:
+                break  # nothing unseen is left near the parents: no choice to screen
+            candidates.append(child)
+        if not candidates:
+            return child
+        return candidates[self._screened_best(phase, candidates)]
+
+    def _fit_surrogate(self, phase: Phase) -> bool:
+        """Refit the surrogate on every scored candidate; True when it can screen this step."""
+        if self.surrogate is None or phase.operator == "sample":
+            return False
+        texts = [h["arch"] for h in self.state.history]
+        scores = self.scorer.score_many(texts)
+        latencies = [h["latency_ms"] for h in self.state.history]
+        return self.surrogate.fit(texts, scores, latencies, phase.fitness.proxies)
+
+    def _screened_best(self, phase: Phase, candidates: Sequence[str]) -> int:
+        """Index of the candidate the phase's fitness ranks first on predicted scores, judged
+        beside the scored history so a group-relative fitness keeps the history's scale."""
+        assert self.surrogate is not None
+        archs = [self.space.decode(t) for t in candidates]
+        latencies = [self.checker.check(a).latency_ms for a in archs]
+        predicted = self.surrogate.predict(candidates, latencies)
+        rows = [{**p, BUDGET_USE: self.checker.budget_use(a)} for p, a in zip(predicted, archs, strict=True)]
+        history = self._fitness_inputs([h["arch"] for h in self.state.history])
+        values = phase.fitness.values(history + rows, self._reference())[len(history) :]
+        return max(range(len(values)), key=lambda i: (values[i], -i))
+
+    def _bred_child(
+        self,
+        phase: Phase,
+        population: AgeingPopulation,
+        fitness: list[float],
+        rng: random.Random,
+        seeding: bool,
+        exclude: set[str],
+    ) -> str | None:
+        """One feasible mutation (or crossover) not in ``exclude``, unseen if one turns up."""
+        st = self.state
         seen_fallback = None
         for attempt in range(MAX_TRIES_PER_CHILD):
             if seeding:
@@ -335,10 +405,19 @@ class SearchEngine:
                 arch = self._mutate(arch, phase.operator, rng)
             if self._feasible(arch):
                 text = self.space.encode(arch)
+                if text in exclude:
+                    continue
                 if text not in st.scores:
                     return text
                 seen_fallback = seen_fallback or text
         return seen_fallback
+
+    def _reference(self) -> list[dict[str, float]] | None:
+        """The random feasible samples' fitness inputs, when there are enough: an unbiased estimate of
+        the feasible set's scale for a standardising rule (the history is biased toward the best)."""
+        sampling = {p.name for p in self.phases if p.operator == "sample"}
+        sample = [h["arch"] for h in self.state.history if h["phase"] in sampling]
+        return self._fitness_inputs(sample) if len(sample) >= MIN_REFERENCE else None
 
     # ---- results ----------------------------------------------------------------------
     @property
@@ -360,7 +439,7 @@ class SearchEngine:
             group = [
                 {**h["scores"], BUDGET_USE: self.checker.budget_use(self.space.decode(h["arch"]))} for h in st.history
             ]
-            text = st.history[rule.best(group)]["arch"]
+            text = st.history[rule.best(group, self._reference())]["arch"]
         record = next((h for h in st.history if h["arch"] == text), None)
         if record is None:  # the incumbent was never new in the history (e.g. budget ended at once)
             record = self._record(text, self.scorer.score_many([text])[0], self.phases[-1])

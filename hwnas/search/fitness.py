@@ -45,8 +45,9 @@ class Fitness(ABC):
         """The proxies every candidate must be scored with."""
 
     @abstractmethod
-    def values(self, group: Sequence[Scores]) -> list[float]:
-        """One value per member of ``group``, higher is better."""
+    def values(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> list[float]:
+        """One value per member of ``group``, higher is better. ``reference``: the group whose
+        statistics scale the terms, when a fitness standardises (default: ``group`` itself)."""
 
     @abstractmethod
     def describe(self) -> str:
@@ -55,9 +56,9 @@ class Fitness(ABC):
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}}
 
-    def best(self, group: Sequence[Scores]) -> int:
+    def best(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> int:
         """Index of the best member; the first one wins ties."""
-        values = self.values(group)
+        values = self.values(group, reference)
         return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
@@ -85,7 +86,7 @@ class ProxyFitness(Fitness):
     def proxies(self) -> tuple[str, ...]:
         return (self.proxy,)
 
-    def values(self, group: Sequence[Scores]) -> list[float]:
+    def values(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> list[float]:
         return [float(v) for v in _column(group, self.proxy)]
 
     def describe(self) -> str:
@@ -116,7 +117,7 @@ class LogRankFusion(Fitness):
     def proxies(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.weights)
 
-    def values(self, group: Sequence[Scores]) -> list[float]:
+    def values(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> list[float]:
         if not group:
             return []
         total = np.zeros(len(group))
@@ -147,7 +148,7 @@ class MaxNormalisedSum(Fitness):
     def proxies(self) -> tuple[str, ...]:
         return self.terms
 
-    def values(self, group: Sequence[Scores]) -> list[float]:
+    def values(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> list[float]:
         if not group:
             return []
         total = np.zeros(len(group))
@@ -200,7 +201,9 @@ class ZScoreSum(Fitness):
     def uses_budget(self) -> bool:
         return any(name == BUDGET_USE and weight > 0 for name, weight, _ in self.terms)
 
-    def values(self, group: Sequence[Scores]) -> list[float]:
+    def values(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> list[float]:
+        """Standardised over ``reference`` when given (a random feasible sample estimates the
+        feasible set's scale; a search's own history is biased toward its best), else over ``group``."""
         if not group:
             return []
         total = np.zeros(len(group))
@@ -208,15 +211,23 @@ class ZScoreSum(Fitness):
         for name, weight, transform in self.terms:
             if weight == 0:
                 continue
-            column = _column(group, name)
-            if transform == "signed_log":
-                column = np.sign(column) * np.log1p(np.abs(column))
+            column = self._transformed(group, name, transform)
             finite = np.isfinite(column)
             dead |= ~finite
-            if finite.sum() > 1 and np.ptp(column[finite]) > 0:
-                mean, sd = column[finite].mean(), column[finite].std()
+            scale = column[finite]
+            if reference:
+                ref = self._transformed(reference, name, transform)
+                if np.isfinite(ref).sum() > 1 and np.ptp(ref[np.isfinite(ref)]) > 0:
+                    scale = ref[np.isfinite(ref)]
+            if scale.size > 1 and np.ptp(scale) > 0:
+                mean, sd = scale.mean(), scale.std()
                 total += weight * np.where(finite, (column - mean) / sd, 0.0)
         return [float("-inf") if d else float(v) for v, d in zip(total, dead, strict=True)]
+
+    @staticmethod
+    def _transformed(group: Sequence[Scores], name: str, transform: str) -> np.ndarray:
+        column = _column(group, name)
+        return np.sign(column) * np.log1p(np.abs(column)) if transform == "signed_log" else column
 
     def describe(self) -> str:
         terms = " + ".join(f"{w:g}·z({'log ' if t == 'signed_log' else ''}{p})" for p, w, t in self.terms if w > 0)

@@ -131,6 +131,12 @@ class SearchSpace(ABC, Generic[A]):
         tests check), and calling it on one without size genes is a usage error."""
         raise UsageError(f"the {self.name} space has no size genes; check has_size_genes before mutate_size")
 
+    def features(self, arch: A) -> list[float]:
+        """A fixed-length numeric description of ``arch`` from its genes alone (microseconds, nothing
+        built), what a search's surrogate regresses proxy scores on to screen candidates before
+        scoring them. Empty: the space offers none, and the search does not screen."""
+        return []
+
     @abstractmethod
     def crossover(self, a: A, b: A, rng: random.Random) -> A:
         """A child whose genes each come from ``a`` or ``b``."""

@@ -195,6 +195,25 @@ class HybridSpace(SearchSpace[HybridArch]):
             stages.append(Stage(width, expansion, layers, qkv, heads))
         return HybridArch(tuple(stages))
 
+    def features(self, arch: HybridArch) -> list[float]:
+        """Per stage: width, expansion, depth, QKV dimension and heads (scaled by the stage's
+        largest choice), the share of each layer kind (ib, cn, tm, ti, tc) and the mean kernel."""
+        out: list[float] = []
+        for s, stage in enumerate(arch.stages):
+            qkvs, heads = QKV_DIMS[s], HEADS[s]
+            out += [
+                stage.width / max(WIDTHS[s]),
+                stage.expansion / max(EXPANSIONS),
+                stage.depth / max(DEPTHS[s]),
+                (stage.qkv_dim or 0) / max(qkvs) if qkvs else 0.0,
+                (stage.heads or 0) / max(heads) if heads else 0.0,
+            ]
+            codes = [token[:2] for token in stage.layers]
+            out += [codes.count(code) / stage.depth for code in ("ib", "cn", "tm", "ti", "tc")]
+            kernels = [int(token[2:]) for token in stage.layers if token[2:]]
+            out.append(sum(kernels) / len(kernels) / max(KERNELS) if kernels else 0.0)
+        return out
+
     def mutate_topology(self, arch: HybridArch, rng: random.Random) -> HybridArch:
         s = rng.randrange(NUM_STAGES)
         stage = arch.stages[s]

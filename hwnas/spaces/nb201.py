@@ -216,6 +216,16 @@ class NB201Space(SearchSpace[NB201Arch]):
     def size_of(self, arch: NB201Arch) -> tuple[()]:
         return ()
 
+    def features(self, arch: NB201Arch) -> list[float]:
+        """One-hot operation per edge (30), and the log of the cells' parameters (5 cells per
+        stage at 16 / 32 / 64 channels: a 1x1 conv holds C² + 2C, a 3x3 conv 9C² + 2C), which a
+        linear surrogate cannot form from the one-hot part alone."""
+        onehot = [1.0 if op == name else 0.0 for op in arch.ops for name in OPS]
+        c1 = sum(op == "nor_conv_1x1" for op in arch.ops)
+        c3 = sum(op == "nor_conv_3x3" for op in arch.ops)
+        cell_params = sum(5 * (c1 * (c * c + 2 * c) + c3 * (9 * c * c + 2 * c)) for c in (16, 32, 64))
+        return [*onehot, math.log1p(cell_params)]
+
     def skip_lengths(self, arch: NB201Arch) -> list[int]:
         return [to - frm for (to, frm), op in zip(EDGES, arch.ops, strict=True) if op == "skip_connect"]
 

@@ -67,9 +67,17 @@ def test_phases_alternate_and_split_the_budget() -> None:
     tiny = SearchConfig(space="hybrid", constraints=Constraints(5.0), evaluations=1)
     assert [p.name for p in plan_phases(tiny, get_space("hybrid"))] == ["topology"]  # never all sampling
     nb201 = plan_phases(SearchConfig(space="nb201", constraints=Constraints()), get_space("nb201"))
-    assert {p.operator for p in nb201} == {"topology"}  # no size genes: both phases evolve the cell
-    assert [p.name for p in nb201[:2]] == ["topology", "joint"]  # and no initial sample (docs/search.md)
-    assert nb201[1].fitness == make_strategy("cyclic").winner_fitness(get_space("nb201"))
+    # no size genes: both phases evolve the cell, after a random sample that trains the screen's
+    # surrogate and sets the winner rule's scale (2 x population; docs/search.md)
+    assert (nb201[0].name, nb201[0].operator, nb201[0].budget) == ("initial", "sample", 50)
+    assert {p.operator for p in nb201[1:]} == {"topology"}
+    assert [p.name for p in nb201[1:3]] == ["topology", "joint"]
+    assert nb201[2].fitness == make_strategy("cyclic").winner_fitness(get_space("nb201"))
+    plain = make_strategy("cyclic", screen=1)  # without screening: no sample on a space without size genes
+    assert (
+        plan_phases(SearchConfig(space="nb201", constraints=Constraints(), strategy=plain), get_space("nb201"))[0].name
+        == "topology"
+    )
     single = plan_phases(
         SearchConfig(space="nb201", constraints=Constraints(), strategy=make_strategy("single", proxy="sed")),
         get_space("nb201"),
@@ -102,7 +110,7 @@ def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> 
     for h in history:
         assert h["latency_ms"] is not None and h["latency_ms"] <= 8.0
         assert h["params_m"] <= 0.5
-        assert h["phase"] in ("topology", "joint") and h["cycle"] in (0, 1, 2)
+        assert h["phase"] in ("initial", "topology", "joint") and h["cycle"] in (0, 1, 2)
     best = result["best"]
     assert best["predicted_latency_ms"] <= 8.0 and best["params_m"] <= 0.5
     # only 3,000 of 15,625 archs are in the table: the rest are infeasible and counted apart

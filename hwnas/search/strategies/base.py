@@ -31,6 +31,8 @@ from hwnas.spaces.base import SearchSpace
 #: Mutation operators a phase may use: change topology genes, size genes, either,
 #: cross two tournament winners then mutate either kind, or draw fresh random archs.
 OPERATORS = ("topology", "size", "any", "crossover", "sample")
+#: Bound on ``screen``: each screened child costs up to this many feasibility checks and SED runs.
+MAX_SCREEN = 256
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,16 @@ class Strategy(ABC):
 
     population: int = 25
     tournament: int = 5
+    screen: int = 1
+    """Children bred per child scored: the surrogate keeps the best (1: no screening)."""
 
     def __post_init__(self) -> None:
-        for field_name in ("population", "tournament"):
+        for field_name in ("population", "tournament", "screen"):
             value = getattr(self, field_name)
             if not isinstance(value, int) or value < 1:
                 raise UsageError(f"--{field_name} must be a whole number of at least 1, got {value!r}")
+        if self.screen > MAX_SCREEN:
+            raise UsageError(f"--screen must be at most {MAX_SCREEN}, got {self.screen}")
         if self.tournament > self.population:
             raise UsageError(f"--tournament ({self.tournament}) cannot be larger than --population ({self.population})")
 
