@@ -96,7 +96,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
         return
 
+    parent = os.getpid()
+
     def interrupt(signum: int, frame: Any) -> None:
+        if os.getpid() != parent:  # a library's forked helper (OpenVINO's telemetry) inherited this handler:
+            os._exit(128 + signum)  # end it as SIGTERM would, not with a KeyboardInterrupt traceback
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)

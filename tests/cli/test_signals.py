@@ -100,3 +100,20 @@ def test_score_is_interrupted_and_resumed(tmp_path: Path) -> None:
     assert 0 < done < len(unique)
     report = finish(cmd)
     assert report["reused"] >= done and report["scored"] + report["reused"] == len(unique)
+
+
+def test_a_forked_helper_ends_quietly_on_sigterm(capfd: pytest.CaptureFixture[str]) -> None:
+    """A library's helper process forked during a command (OpenVINO's telemetry sender) inherits the
+    SIGTERM handler; it must end as SIGTERM would, not print a KeyboardInterrupt traceback."""
+    import multiprocessing
+
+    from hwnas.cli.main import _terminate_as_interrupt
+
+    with _terminate_as_interrupt():
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+        child.start()
+        time.sleep(0.5)
+        child.terminate()  # SIGTERM
+        child.join(timeout=30)
+    assert child.exitcode == 128 + signal.SIGTERM
+    assert "Traceback" not in capfd.readouterr().err
