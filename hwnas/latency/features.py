@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -57,6 +58,18 @@ def _log(x: float) -> float:
     return math.log(1.0 + x)
 
 
+def _config_items(spec: BlockSpec) -> list[tuple[str, Any]]:
+    """A block's config with sequences spread out per position (``ops[2]``): an NB201 cell's six
+    operations are six labels, not one label per distinct cell (15,625 columns, gigabytes of rows)."""
+    items: list[tuple[str, Any]] = []
+    for name, value in spec.config:
+        if isinstance(value, (list, tuple)):
+            items += [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            items.append((name, value))
+    return items
+
+
 class FeatureSet:
     """The feature matrix of a list of blocks: one row per block, named columns.
 
@@ -70,7 +83,7 @@ class FeatureSet:
         numeric: set[str] = set()
         labels: set[str] = set()
         for s in specs:
-            for name, value in s.config:
+            for name, value in _config_items(s):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     if value is not None:
                         labels.add(f"cfg:{name}={value}")
@@ -94,7 +107,7 @@ class FeatureSet:
                 float(shape[3]),
             ]
             row[index[f"kind={s.kind}"]] = 1.0
-            for name, value in s.config:
+            for name, value in _config_items(s):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     if value is not None:
                         row[index[f"cfg:{name}={value}"]] = 1.0
