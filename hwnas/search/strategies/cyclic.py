@@ -8,13 +8,15 @@ by the winner rule (regularised evolution's random start); on NB201 none (it cos
 regret there, docs/search.md).
 
 The winner is not the last incumbent but the best of the *whole history* by a
-normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): z(ES) + z(log
-LogSynflow) + 0.5·z(skip length) + 0.25·z(budget use), each standardised over the
-evaluated candidates, so the topology signal (ES, strong within equal sizes), the
-size signal (LogSynflow), FreeREA's structural prior (long skips; constant, so
-silent, on spaces without cells) and the share of the budget a candidate spends
-(supplied by the engine) all count. The evidence for the rule and its weights is in
-docs/search.md.
+normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): 0.5·z(ES) + z(log
+LogSynflow) + 0.25·z(skip length) + 0.25·z(budget use), each standardised over the
+random feasible sample the search starts from (over the evaluated candidates when there is
+none), so the topology signal (ES, strong within equal sizes), the size signal
+(LogSynflow), FreeREA's structural prior (long skips; constant, so silent, on spaces
+without cells) and the share of the budget a candidate spends (supplied by the engine)
+all count. Every child is the best of ``screen`` (16) bred ones as a surrogate predicts
+(:mod:`hwnas.search.surrogate`). The evidence for the rule, its weights and the screen is
+in docs/search.md.
 
 On a space without size genes (nb201) there is nothing for a size phase to hold
 fixed, so the cycle becomes a *topology* phase ranked by ES and a *joint* phase
