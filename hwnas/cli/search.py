@@ -25,7 +25,7 @@ from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
 from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
-from hwnas.search.engine import MAX_EVALUATIONS
+from hwnas.search.config import MAX_EVALUATIONS
 from hwnas.search.strategies import DEFAULT_STRATEGY
 from hwnas.spaces import DEFAULT_SPACE, get_space
 

@@ -21,6 +21,9 @@ gradients in the hybrid space, where ``log(|g| + 1)`` keeps the score defined
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -28,38 +31,53 @@ from hwnas.proxies import PROXIES
 from hwnas.proxies.base import NORMS, Proxy, ProxyContext
 
 
-def synflow_gradients(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(|W|, ∂R/∂W) in float64 for every Conv2d/Linear weight, per the definition above.
+def synflow_gradients(
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    *,
+    dtype: torch.dtype = torch.float64,
+    rescale: list[float] | None = None,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(|W|, ∂R/∂W) in ``dtype`` for every Conv2d/Linear weight, per the definition above.
 
-    The network's tensors are swapped for |·| float64 copies, normalisation layers
-    replaced by the identity for the call, and everything put back (same tensor
-    objects) before returning, even on error; gradients come from
-    ``torch.autograd.grad``, so no ``.grad`` is left behind.
+    The network's tensors are swapped for |·| copies, normalisation layers replaced by the
+    identity for the call, and everything put back (same tensor objects) before returning,
+    even on error; gradients come from ``torch.autograd.grad``, so no ``.grad`` is left behind.
+
+    ``rescale`` (a list to fill): every top-level block of a sequential network but the last
+    divides its output by its mean (a detached constant) and appends the log of that divisor.
+    The gradients returned are then those of R / P, P the product of the divisors, so the
+    signal stays of order one in every block (see :func:`logsynflow_score`).
     """
     modules = [m for _, m in model.named_modules()]
     norms = [m for m in modules if isinstance(m, NORMS)]
     layers = [m for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]
     saved_params: list[tuple[nn.Parameter, torch.Tensor]] = []
     saved_buffers: list[tuple[nn.Module, str, torch.Tensor]] = []
+    hooks = []
     try:
         for m in norms:
             m.forward = _identity  # instance attribute: shadows the class's forward until deleted
         for p in model.parameters():
             saved_params.append((p, p.data))
-            p.data = p.data.abs().double()
+            p.data = p.data.abs().to(dtype)
         for m in modules:
             if isinstance(m, NORMS):
                 continue
             for name, b in m._buffers.items():
                 if b is not None and b.is_floating_point():
                     saved_buffers.append((m, name, b))
-                    m._buffers[name] = b.double()
+                    m._buffers[name] = b.to(dtype)
+        if rescale is not None and isinstance(model, nn.Sequential):
+            hooks = [block.register_forward_hook(_normaliser(rescale)) for block in list(model)[:-1]]
         weights = [m.weight for m in layers]
         with torch.enable_grad():
-            out = model(torch.ones(input_shape, dtype=torch.float64))
+            out = model(torch.ones(input_shape, dtype=dtype))
             grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
         return [(w.detach(), torch.zeros_like(w) if g is None else g) for w, g in zip(weights, grads, strict=True)]
     finally:
+        for hook in hooks:
+            hook.remove()
         for p, data in saved_params:
             p.data = data
         for m, name, b in saved_buffers:
@@ -68,12 +86,45 @@ def synflow_gradients(model: nn.Module, input_shape: tuple[int, ...]) -> list[tu
             m.__dict__.pop("forward", None)
 
 
+def _normaliser(log_scales: list[float]) -> Any:
+    """A forward hook dividing a block's output by its mean magnitude and recording the log of it."""
+
+    def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        scale = output.detach().abs().mean()
+        if not (torch.isfinite(scale) and scale > 0):
+            return output  # a dead (all-zero) block: nothing to rescale
+        log_scales.append(float(torch.log(scale)))
+        return output / scale
+
+    return hook
+
+
 def synflow_score(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     return float(sum((w * g).abs().sum() for w, g in synflow_gradients(model, input_shape)))
 
 
 def logsynflow_score(model: nn.Module, input_shape: tuple[int, ...]) -> float:
-    return float(sum((w * torch.log1p(g.abs())).abs().sum() for w, g in synflow_gradients(model, input_shape)))
+    """Σ|W ⊙ log(∂R/∂W + 1)|, computed in the log domain with per-block rescaling.
+
+    Without norms and with |weights|, an all-ones signal grows block after block; through
+    softmax attention and GELU it grows without bound, so float64 overflows for large hybrid
+    networks at 224 (inf, then NaN) and saturated softmaxes zero the attention weights'
+    gradients: the score then measured how fast values explode, not capacity (issue 23).
+    Here each block's output is divided by its mean (:func:`synflow_gradients`), so every
+    block sees a signal of order one, and the divisors are added back in the log domain:
+    for a weight with rescaled gradient g̃, log(g + 1) = softplus(log g̃ + log P), P the
+    product of the divisors. For a network that is positively homogeneous on positive
+    signals (convolutions, ReLU, pooling, skips: NB201) this is the reference value exactly,
+    up to rounding; elsewhere it is the value of the network with its signal kept in range.
+    Finite for every network, and float32 is enough once the signal stays in range."""
+    log_scales: list[float] = []
+    pairs = synflow_gradients(model, input_shape, dtype=torch.float32, rescale=log_scales)
+    log_p = math.fsum(log_scales)
+    total = 0.0
+    for w, g in pairs:
+        log_g = torch.log(g.abs().double()) + log_p  # -inf where the gradient is 0: softplus gives 0
+        total += float((w.double() * torch.nn.functional.softplus(log_g)).abs().sum())
+    return total
 
 
 def _identity(x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Hardware-aware search: constraints, ageing evolution, the cyclic strategy, run directories."""
 
+from hwnas.search.config import SearchConfig, SearchState, plan_phases
 from hwnas.search.constraints import Constraints
-from hwnas.search.engine import SearchConfig, SearchEngine, SearchState, plan_phases
+from hwnas.search.engine import SearchEngine
 from hwnas.search.run import run_search
 from hwnas.search.strategies import STRATEGIES, Strategy, make_strategy
 

@@ -15,126 +15,26 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from hwnas.errors import HwnasError, UsageError
+from hwnas.errors import HwnasError
 from hwnas.executors import Executor
-from hwnas.search.constraints import Constraints, FeasibilityChecker
+from hwnas.search.config import SearchConfig, SearchState, new_state, plan_phases
+from hwnas.search.constraints import FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
 from hwnas.search.fitness import BUDGET_USE
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
-from hwnas.search.strategies import Phase, Strategy, make_strategy, strategy_from_json
+from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import has_size_genes
-from hwnas.search.surrogate import Surrogate
+from hwnas.search.surrogate import Screen
 from hwnas.spaces import get_space
-from hwnas.spaces.base import SearchSpace
 
 MAX_TRIES_PER_CHILD = 200
 MAX_INIT_TRIES = 20000
 MAX_IDLE_STEPS = 50
-MAX_EVALUATIONS = 10**9
 #: Random feasible samples needed before they, not the history, set the winner rule's scale.
 MIN_REFERENCE = 20
-
-
-def _default_strategy() -> Strategy:
-    return make_strategy("cyclic")
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """Everything that determines a search's result (saved in the checkpoint and best.json).
-
-    ``proxy_resolution`` None means the space's own choice
-    (:attr:`~hwnas.spaces.base.SearchSpace.proxy_resolution`), filled in here so the
-    CLI and the Python API run the same search and the checkpoint records it.
-    """
-
-    space: str
-    constraints: Constraints
-    strategy: Strategy = field(default_factory=_default_strategy)
-    evaluations: int = 500
-    batch: int = 4
-    seed: int = 0
-    resolution: int | None = None
-    proxy_resolution: int | None = None
-    proxy_batch_size: int | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.strategy, Strategy):
-            raise UsageError(f"strategy must be a Strategy object (hwnas.search.strategies), got {self.strategy!r}")
-        for name in ("evaluations", "batch"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_EVALUATIONS:
-                raise UsageError(f"--{name} must be a whole number from 1 to {MAX_EVALUATIONS}, got {value!r}")
-        if self.proxy_resolution is None:
-            object.__setattr__(self, "proxy_resolution", get_space(self.space).proxy_resolution)
-
-    @property
-    def scored_proxies(self) -> tuple[str, ...]:
-        return self.strategy.proxies
-
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["constraints"] = self.constraints.as_dict()
-        data["strategy"] = self.strategy.to_json()
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SearchConfig:
-        return cls(
-            **{
-                **data,
-                "constraints": Constraints(**data["constraints"]),
-                "strategy": strategy_from_json(data["strategy"]),
-            }
-        )
-
-
-def plan_phases(config: SearchConfig, space: SearchSpace[Any]) -> list[Phase]:
-    """The phases of a search and their evaluation budgets, as its strategy plans them."""
-    return config.strategy.phases(space, config.evaluations)
-
-
-@dataclass
-class SearchState:
-    """Everything a search needs to continue; JSON round-trips exactly."""
-
-    rng_state: list[Any]
-    phase_index: int = 0
-    phase_evaluations: int = 0
-    idle_steps: int = 0
-    evaluations: int = 0
-    attempts: int = 0
-    infeasible: int = 0
-    unknown_latency: int = 0
-    cache_hits: int = 0
-    incumbent: str | None = None
-    phase_members: list[str] = field(default_factory=list)
-    population: list[str] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-    done: bool = False
-    stop_reason: str = ""
-
-    def rng(self) -> random.Random:
-        rng = random.Random()
-        version, internal, gauss = self.rng_state
-        rng.setstate((version, tuple(internal), gauss))
-        return rng
-
-    def save_rng(self, rng: random.Random) -> None:
-        version, internal, gauss = rng.getstate()
-        self.rng_state = [version, list(internal), gauss]
-
-
-def new_state(seed: int) -> SearchState:
-    state = SearchState(rng_state=[])
-    state.save_rng(random.Random(seed))
-    return state
 
 
 class SearchEngine:
@@ -167,17 +67,8 @@ class SearchEngine:
             executor=executor,
         )
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
-        self.surrogate = self._make_surrogate()
+        self.screen = Screen.for_search(self.space, self.strategy, config.seed)
         self._screening = False
-
-    def _make_surrogate(self) -> Surrogate | None:
-        """A surrogate when the strategy screens (``screen`` > 1) and the space describes its genes."""
-        if self.strategy.screen <= 1:
-            return None
-        rule = self.strategy.winner_fitness(self.space)
-        transforms = {name: transform for name, _, transform in getattr(rule, "terms", ())}
-        surrogate = Surrogate(self.space, transforms, seed=self.config.seed)
-        return surrogate if surrogate.usable else None
 
     # ---- driving ----------------------------------------------------------------------
     def run(self, on_step: Callable[[SearchState, Phase | None], None] | None = None) -> SearchState:
@@ -359,25 +250,22 @@ class SearchEngine:
         return candidates[self._screened_best(phase, candidates)]
 
     def _fit_surrogate(self, phase: Phase) -> bool:
-        """Refit the surrogate on every scored candidate; True when it can screen this step."""
-        if self.surrogate is None or phase.operator == "sample":
+        """Refit the screen's surrogate on every scored candidate; True when it can screen this step."""
+        if self.screen is None or phase.operator == "sample":
             return False
         texts = [h["arch"] for h in self.state.history]
-        scores = self.scorer.score_many(texts)
         latencies = [h["latency_ms"] for h in self.state.history]
-        return self.surrogate.fit(texts, scores, latencies, phase.fitness.proxies)
+        return self.screen.fit(texts, self.scorer.score_many(texts), latencies, phase.fitness.proxies)
 
     def _screened_best(self, phase: Phase, candidates: Sequence[str]) -> int:
-        """Index of the candidate the phase's fitness ranks first on predicted scores, judged
-        beside the scored history so a group-relative fitness keeps the history's scale."""
-        assert self.surrogate is not None
+        """The candidate the phase's fitness ranks first on predicted scores, beside the scored history."""
+        assert self.screen is not None
         archs = [self.space.decode(t) for t in candidates]
-        latencies = [self.checker.check(a).latency_ms for a in archs]
-        predicted = self.surrogate.predict(candidates, latencies)
-        rows = [{**p, BUDGET_USE: self.checker.budget_use(a)} for p, a in zip(predicted, archs, strict=True)]
+        verdicts = [self.checker.check(a) for a in archs]
+        uses = [self.checker.budget_use(a) for a in archs]
         history = self._fitness_inputs([h["arch"] for h in self.state.history])
-        values = phase.fitness.values(history + rows, self._reference())[len(history) :]
-        return max(range(len(values)), key=lambda i: (values[i], -i))
+        return self.screen.best(phase.fitness, candidates, [v.latency_ms for v in verdicts], uses, history,
+                                self._reference())  # fmt: skip
 
     def _bred_child(
         self,

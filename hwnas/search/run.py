@@ -10,7 +10,8 @@ from typing import Any
 from hwnas.errors import UsageError
 from hwnas.executors import Executor
 from hwnas.io import announce_checkpoint, missing_folders, remove_empty_folders
-from hwnas.search.engine import Phase, SearchConfig, SearchEngine, SearchState
+from hwnas.search.config import SearchConfig, SearchState
+from hwnas.search.engine import Phase, SearchEngine
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
 from hwnas.search.scoring import ProxyScorer
 

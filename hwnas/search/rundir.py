@@ -18,7 +18,7 @@ from hwnas import __version__
 from hwnas.errors import UsageError
 from hwnas.io import atomic_path, atomic_write_json, atomic_write_text, read_json
 from hwnas.records import BestRecord
-from hwnas.search.engine import SearchConfig, SearchState
+from hwnas.search.config import SearchConfig, SearchState
 
 CHECKPOINT_VERSION = 2  # 2: strategies as objects, populations of encodings
 

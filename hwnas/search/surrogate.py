@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 
 from hwnas.proxies import score_architecture
+from hwnas.search.fitness import BUDGET_USE, Fitness
 from hwnas.spaces.base import SearchSpace
 
 #: Scored candidates needed before the surrogate screens (fewer: the first feasible child is taken).
@@ -101,3 +102,40 @@ class Surrogate:
             for row, value in zip(out, predicted, strict=True):
                 row[proxy] = float(value)
         return out
+
+
+class Screen:
+    """What the engine screens with: a surrogate, and how its predictions meet the phase's fitness."""
+
+    def __init__(self, surrogate: Surrogate) -> None:
+        self.surrogate = surrogate
+
+    @classmethod
+    def for_search(cls, space: SearchSpace[Any], strategy: Any, seed: int) -> Screen | None:
+        """A screen when the strategy screens (``screen`` > 1) and the space describes its genes."""
+        if strategy.screen <= 1:
+            return None
+        rule = strategy.winner_fitness(space)
+        transforms = {name: transform for name, _, transform in getattr(rule, "terms", ())}
+        surrogate = Surrogate(space, transforms, seed=seed)
+        return cls(surrogate) if surrogate.usable else None
+
+    def fit(self, texts: Sequence[str], scores: Sequence[Mapping[str, float]], latencies: Sequence[float | None],
+            proxies: Sequence[str]) -> bool:  # fmt: skip
+        return self.surrogate.fit(texts, scores, latencies, proxies)
+
+    def best(
+        self,
+        fitness: Fitness,
+        candidates: Sequence[str],
+        latencies: Sequence[float | None],
+        budget_uses: Sequence[float],
+        history: Sequence[Mapping[str, float]],
+        reference: Sequence[Mapping[str, float]] | None,
+    ) -> int:
+        """Index of the candidate ``fitness`` ranks first on predicted scores, judged beside the scored
+        ``history`` so a group-relative fitness keeps the history's scale (first wins ties)."""
+        predicted = self.surrogate.predict(candidates, latencies)
+        rows = [{**p, BUDGET_USE: use} for p, use in zip(predicted, budget_uses, strict=True)]
+        values = fitness.values([*history, *rows], reference)[len(history) :]
+        return max(range(len(values)), key=lambda i: (values[i], -i))

@@ -39,11 +39,10 @@ from dataclasses import dataclass, replace
 from torch import nn
 
 from hwnas.errors import InvalidArchitecture, UsageError, excerpt
-from hwnas.layers import entropy
 from hwnas.layers.blocks import ClassifierHead, ConvNeXtBlock, Downsample, InvertedBottleneck, Stem, TransformerEncoder
-from hwnas.layers.entropy import Field
 from hwnas.spaces import SPACES
-from hwnas.spaces.base import IMAGENET, BlockSpec, GeneGroup, SearchSpace, SedRules
+from hwnas.spaces.base import IMAGENET, BlockSpec, GeneGroup, SearchSpace
+from hwnas.spaces.hybrid_sed import SED_RULES, STEM_STRIDE
 
 KERNELS = (3, 5, 7)
 EXPANSIONS = (2, 3, 4)
@@ -52,7 +51,6 @@ DEPTHS = ((1, 2, 3), (1, 2, 3), (2, 3, 4, 6, 8), (1, 2, 3))
 QKV_DIMS: tuple[tuple[int, ...] | None, ...] = (None, (32, 48), (64, 96), (96, 128))
 HEADS: tuple[tuple[int, ...] | None, ...] = (None, (2, 4), (2, 4), (2, 4))
 NUM_STAGES = 4
-STEM_STRIDE = 4
 FFN_TYPES = ("mlp", "ibn", "convnext")
 _FFN_CODE = {"tm": "mlp", "ti": "ibn", "tc": "convnext"}
 _LAYER_RE = re.compile(r"^(ib|cn|ti|tc)([0-9]{1,3})$|^(tm)$")
@@ -114,32 +112,6 @@ def _downsample_spec(r: int, c_in: int, c_out: int) -> BlockSpec:
 def _head_spec(r: int, c: int, num_classes: int) -> BlockSpec:
     key = f"head-input:{r}x{r}x{c}-classes:{num_classes}"
     return BlockSpec(key, "head", (1, c, r, r), (("num_classes", num_classes),))
-
-
-# ---- SED (hwnas.proxies.sed): each block as its hwnas.layers.blocks module acts on the field ----
-def _sed_ibn(x: Field, spec: BlockSpec) -> Field:
-    cfg = spec.config_dict()
-    return entropy.inverted_bottleneck(x, spec.input_shape[1], cfg["kernel"], cfg["expansion"])
-
-
-def _sed_convnext(x: Field, spec: BlockSpec) -> Field:
-    cfg = spec.config_dict()
-    return entropy.convnext(x, spec.input_shape[1], cfg["kernel"], cfg["expansion"])
-
-
-def _sed_transformer(x: Field, spec: BlockSpec) -> Field:
-    cfg, (_, c, _, side) = spec.config_dict(), spec.input_shape
-    return entropy.transformer_encoder(x, c, side, cfg["qkv_dim"], cfg["ffn"], cfg["kernel"] or 3, cfg["expansion"])
-
-
-SED_RULES: SedRules = {
-    "stem": lambda x, spec: entropy.conv(x, 16 * spec.input_shape[1], stride=STEM_STRIDE),
-    "downsample": lambda x, spec: entropy.conv(x, 4 * spec.input_shape[1], stride=2),
-    "ibn": _sed_ibn,
-    "convnext": _sed_convnext,
-    "transformer": _sed_transformer,
-    "head": None,  # global pooling and a classifier, the same for every topology
-}
 
 
 @SPACES.register("hybrid")

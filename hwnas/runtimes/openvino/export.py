@@ -107,10 +107,16 @@ def _default_compile(core: Any, model: Any, ctx: ExportContext) -> dict[str, Any
     name, x = next(iter(ctx.parity_inputs.items()))
     got = np.array(compiled.create_infer_request().infer({0: x[:1]})[0])
     return {
-        "inference_precision": str(compiled.get_property("INFERENCE_PRECISION_HINT")),
+        "inference_precision": _type_name(compiled.get_property("INFERENCE_PRECISION_HINT")),
         "max_abs_diff": float(np.abs(got - ctx.reference[name][:1]).max()),
         "inputs": name,
     }
+
+
+def _type_name(element_type: Any) -> str:
+    """OpenVINO's short name of an element type (``bf16``, ``f32``), whatever the binding returns."""
+    to_string = getattr(element_type, "to_string", None)
+    return str(to_string()) if callable(to_string) else str(element_type)
 
 
 WRITERS = (OpenVINOWriter,)

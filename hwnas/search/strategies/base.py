@@ -1,6 +1,6 @@
 """The contract every search strategy fulfils (an Optuna-sampler-like plug-in).
 
-A strategy is a frozen dataclass handed to :class:`~hwnas.search.engine.SearchConfig`;
+A strategy is a frozen dataclass handed to :class:`~hwnas.search.config.SearchConfig`;
 the engine never branches on its type. It says:
 
 - which proxies every candidate is scored with (:attr:`Strategy.proxies`);

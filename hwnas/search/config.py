@@ -1,0 +1,118 @@
+"""What determines a search (:class:`SearchConfig`) and what it has done so far (:class:`SearchState`).
+
+Both round-trip through JSON exactly: the config is saved in the checkpoint and ``best.json``,
+the state after every step, so a resumed search replays nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from hwnas.errors import UsageError
+from hwnas.search.constraints import Constraints
+from hwnas.search.strategies import Phase, Strategy, make_strategy, strategy_from_json
+from hwnas.spaces import get_space
+from hwnas.spaces.base import SearchSpace
+
+MAX_EVALUATIONS = 10**9
+
+
+def _default_strategy() -> Strategy:
+    return make_strategy("cyclic")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that determines a search's result (saved in the checkpoint and best.json).
+
+    ``proxy_resolution`` None means the space's own choice
+    (:attr:`~hwnas.spaces.base.SearchSpace.proxy_resolution`), filled in here so the
+    CLI and the Python API run the same search and the checkpoint records it.
+    """
+
+    space: str
+    constraints: Constraints
+    strategy: Strategy = field(default_factory=_default_strategy)
+    evaluations: int = 500
+    batch: int = 4
+    seed: int = 0
+    resolution: int | None = None
+    proxy_resolution: int | None = None
+    proxy_batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.strategy, Strategy):
+            raise UsageError(f"strategy must be a Strategy object (hwnas.search.strategies), got {self.strategy!r}")
+        for name in ("evaluations", "batch"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_EVALUATIONS:
+                raise UsageError(f"--{name} must be a whole number from 1 to {MAX_EVALUATIONS}, got {value!r}")
+        if self.proxy_resolution is None:
+            object.__setattr__(self, "proxy_resolution", get_space(self.space).proxy_resolution)
+
+    @property
+    def scored_proxies(self) -> tuple[str, ...]:
+        return self.strategy.proxies
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["constraints"] = self.constraints.as_dict()
+        data["strategy"] = self.strategy.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchConfig:
+        return cls(
+            **{
+                **data,
+                "constraints": Constraints(**data["constraints"]),
+                "strategy": strategy_from_json(data["strategy"]),
+            }
+        )
+
+
+def plan_phases(config: SearchConfig, space: SearchSpace[Any]) -> list[Phase]:
+    """The phases of a search and their evaluation budgets, as its strategy plans them."""
+    return config.strategy.phases(space, config.evaluations)
+
+
+@dataclass
+class SearchState:
+    """Everything a search needs to continue; JSON round-trips exactly."""
+
+    rng_state: list[Any]
+    phase_index: int = 0
+    phase_evaluations: int = 0
+    idle_steps: int = 0
+    evaluations: int = 0
+    attempts: int = 0
+    infeasible: int = 0
+    unknown_latency: int = 0
+    cache_hits: int = 0
+    incumbent: str | None = None
+    phase_members: list[str] = field(default_factory=list)
+    population: list[str] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    done: bool = False
+    stop_reason: str = ""
+
+    def rng(self) -> random.Random:
+        rng = random.Random()
+        version, internal, gauss = self.rng_state
+        rng.setstate((version, tuple(internal), gauss))
+        return rng
+
+    def save_rng(self, rng: random.Random) -> None:
+        version, internal, gauss = rng.getstate()
+        self.rng_state = [version, list(internal), gauss]
+
+
+def new_state(seed: int) -> SearchState:
+    state = SearchState(rng_state=[])
+    state.save_rng(random.Random(seed))
+    return state
