@@ -6,14 +6,15 @@ import csv
 import io
 import random
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 from rich.table import Column, Table
+from scipy import stats
 
 from hwnas.cli.options import ExecutorOpt, JsonOpt, RayAddressOpt, ResolutionOpt, SeedOpt, SpaceOpt, TaskBatchOpt
-from hwnas.cli.output import emit_json, stdout
+from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.cli.proxies import (
     BatchOpt,
     DataOpt,
@@ -24,7 +25,8 @@ from hwnas.cli.proxies import (
     run_scoring,
     split_names,
 )
-from hwnas.errors import UsageError
+from hwnas.devices import DEFAULT_DEVICE
+from hwnas.errors import HwnasError, UsageError
 from hwnas.io import atomic_write_json, read_text
 from hwnas.proxies import get_proxy, resolve_proxies
 from hwnas.proxies.evaluation import MIN_GROUP, ProxyJudgement, judge, parse_entries, rank_fusion
@@ -32,6 +34,8 @@ from hwnas.proxies.plots import scatter_plot
 from hwnas.proxies.score_table import (
     seconds_column,
 )
+from hwnas.search import make_strategy
+from hwnas.search.fitness import BUDGET_USE
 from hwnas.spaces import get_space
 
 
@@ -118,7 +122,10 @@ def bench_proxies(
 
     check_executor(executor, address=ray_address, batch=batch)
     entries = split_names(proxies)
-    bases, fusions = parse_entries(entries)
+    rule = make_strategy("cyclic").winner_fitness(get_space(space)) if RULE in entries else None
+    bases, fusions = parse_entries([e for e in entries if e != RULE])
+    if rule is not None:
+        bases += [p for p in rule.proxies if p not in bases]
     for name in bases:
         get_proxy(name)
     resolve_proxies(bases, has_data=data is not None)
@@ -166,11 +173,21 @@ def bench_proxies(
     def column(name: str) -> np.ndarray:
         return np.array([float(by_arch[a][name]) for a in archs])
 
+    latency = _reference_latencies(search_space, archs) if references else None
     judgements: list[ProxyJudgement] = []
     plots: dict[str, str] = {}
+    within_latency: dict[str, float | None] = {}
     for entry in entries:
         parts = entry.split("+")
-        if len(parts) == 1:
+        if entry == RULE and rule is not None:  # the search's winner rule, budget use as latency / slowest
+            use = latency / latency.max() if latency is not None else np.zeros(len(archs))
+            rows = [
+                {**{p: float(by_arch[a][p]) for p in rule.proxies}, BUDGET_USE: float(u)}
+                for a, u in zip(archs, use, strict=True)
+            ]
+            scores = np.array(rule.values(rows))
+            seconds = np.sum([column(seconds_column(p)) for p in rule.proxies], axis=0)
+        elif len(parts) == 1:
             scores = column(entry)
             seconds = column(seconds_column(entry))
         else:
@@ -178,6 +195,8 @@ def bench_proxies(
             seconds = np.sum([column(seconds_column(p)) for p in parts], axis=0)
         judgement = judge(entry, scores, accuracy, params, seconds, min_group=min_group)
         judgements.append(judgement)
+        if latency is not None:
+            within_latency[entry] = within_groups_kendall(scores, accuracy, latency, LATENCY_GROUP)
         png = out / f"{entry}.png"
         scatter_plot(png, judgement, scores, accuracy, accuracy_column)
         plots[entry] = str(png)
@@ -193,6 +212,7 @@ def bench_proxies(
         "min_group": min_group,
         "threads": threads,
         "scores_csv": str(run.path),
+        "latency_groups": None if latency is None else {"device": DEFAULT_DEVICE, "size": LATENCY_GROUP},
         "scored_now": run.scored,
         "reused": run.reused,
         "proxies": [
@@ -202,6 +222,7 @@ def bench_proxies(
                 "top10_regret": json_float(j.top10_regret),
                 "plot": plots[j.name],
                 "fusion_of": j.name.split("+") if "+" in j.name else None,
+                "within_latency_kendall": json_float(within_latency.get(j.name)),
             }
             for j in judgements
         ],
@@ -218,6 +239,11 @@ def bench_proxies(
         "top-1 (regret)",
         "top-10 mean (regret)",
         "s/arch",
+        *(
+            [f"within groups of >= {LATENCY_GROUP} of similar {DEFAULT_DEVICE} latency (Kendall)"]
+            if within_latency
+            else []
+        ),
         title=f"{len(archs)} {space} archs vs {accuracy_column} -> {out / 'report.json'}",
         title_justify="left",
     )
@@ -231,8 +257,43 @@ def bench_proxies(
             f"{j.top1_acc:.2f} ({j.top1_regret:.2f})",
             f"{j.top10_mean_acc:.2f} ({j.top10_regret:.2f})",
             f"{j.seconds_per_arch:.4f}",
+            *([_fmt(within_latency.get(j.name))] if within_latency else []),
         )
     stdout.print(table)
+
+
+#: The winner rule of the default search, as a bench-proxies entry.
+RULE = "rule"
+#: References per group of similar latency (sorted by latency, consecutive).
+LATENCY_GROUP = 3
+
+
+def _fmt(value: float | None) -> str:
+    return "n.a." if value is None or not np.isfinite(value) else f"{value:.3f}"
+
+
+def _reference_latencies(space: Any, archs: list[str]) -> np.ndarray | None:
+    """Each reference's latency on the default device's table, or None (with a note) without one."""
+    from hwnas.latency.sources import load_latency_source
+
+    try:
+        source = load_latency_source(space=space, device=DEFAULT_DEVICE)
+        return np.array([float(source.predict_ms(space, space.decode(a))) for a in archs])
+    except HwnasError as exc:
+        stderr.print(f"no latency groups: {exc}")
+        return None
+
+
+def within_groups_kendall(scores: np.ndarray, accuracy: np.ndarray, latency: np.ndarray, size: int) -> float | None:
+    """Mean Kendall tau of ``scores`` against ``accuracy`` within consecutive groups of at least
+    ``size`` archs sorted by latency: whether a proxy ranks networks of similar cost, not only cost."""
+    order = np.argsort(latency, kind="stable")
+    taus = []
+    for group in np.array_split(order, max(1, len(order) // size)):  # every arch in a group of >= size
+        tau = stats.kendalltau(scores[group], accuracy[group]).statistic
+        if np.isfinite(tau):
+            taus.append(float(tau))
+    return float(np.mean(taus)) if taus else None
 
 
 def register(app: typer.Typer) -> None:

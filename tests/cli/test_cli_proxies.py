@@ -11,6 +11,7 @@ import pytest
 
 from hwnas.cli.main import main
 from hwnas.spaces import get_space
+from hwnas.spaces.references import REFERENCES
 
 NB = get_space("nb201")
 ARCHS = [NB.encode(a) for a in NB.sample_many(4, seed=11)]
@@ -251,7 +252,7 @@ def test_bench_proxies_judges_against_the_reference_models(capsys, tmp_path) -> 
         "hybrid",
         "--references",
         "-p",
-        "params,sed",
+        "params,sed,rule",
         "--min-group",
         "2",
         "--out",
@@ -260,9 +261,14 @@ def test_bench_proxies_judges_against_the_reference_models(capsys, tmp_path) -> 
     )
     assert code == 0, err
     report = json.loads(stdout)
-    assert report["archs"] == 6 and report["ground_truth"] == "references"
+    assert report["archs"] == len(REFERENCES) and report["ground_truth"] == "references"
     params = next(p for p in report["proxies"] if p["name"] == "params")
     assert params["spearman"] > 0.9  # the encodings were sized like the published models
     assert params["top1_acc"] == 79.4  # the largest is EdgeNeXt-S
+    # the search's winner rule is judged too, and every entry within groups of similar host-cpu latency
+    assert report["latency_groups"] == {"device": "host-cpu", "size": 3}
+    rule = next(p for p in report["proxies"] if p["name"] == "rule")
+    assert -1 <= rule["kendall"] <= 1 and rule["fusion_of"] is None
+    assert all(p["within_latency_kendall"] is not None for p in report["proxies"])
     code, _, err = run(capsys, "bench-proxies", "--space", "nb201", "--references", "--out", tmp_path / "x")
     assert code == 2 and "no reference models" in err

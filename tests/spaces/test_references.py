@@ -24,6 +24,8 @@ PUBLISHED = {  # name: (top-1 %, #Params M), REFERENCE §5
     "mobilevit-xxs": (69.0, 1.3),
     "mobilevit-xs": (74.8, 2.3),
     "mobilevit-s": (78.4, 5.6),
+    "convnextv2-atto": (76.7, 3.7),  # Woo et al., ConvNeXt V2, CVPR 2023
+    "convnextv2-femto": (78.5, 5.2),
 }
 
 
@@ -33,13 +35,14 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_the_six_references_with_published_figures() -> None:
+def test_the_references_with_published_figures_and_their_source() -> None:
     assert set(REFERENCES) == set(PUBLISHED)
     for name, (top1, params_m) in PUBLISHED.items():
         ref = REFERENCES[name]
         assert ref.name == name and ref.space == "hybrid"
         assert (ref.published_top1, ref.published_params_m) == (top1, params_m)
         assert ref.note and "\n" not in ref.note
+        assert ref.source and "20" in ref.source  # the paper, with its year
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -57,7 +60,9 @@ def test_references_keep_their_family_topology() -> None:
     space = get_space("hybrid")
     for name, ref in REFERENCES.items():
         stages = space.topology_of(space.decode(ref.encoding))
-        if name.startswith("edgenext"):
+        if name.startswith("convnextv2"):
+            assert all(set(st) == {"cn7"} for st in stages)  # ConvNeXt blocks only
+        elif name.startswith("edgenext"):
             # conv encoders everywhere, an SDTA-like Transformer layer closing stages 2-4
             assert all(t.startswith("cn") for t in stages[0])
             assert all(st[-1].startswith("t") and all(t.startswith("cn") for t in st[:-1]) for st in stages[1:])
