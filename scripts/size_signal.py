@@ -80,8 +80,8 @@ def main() -> int:
                  "after": after, "before_s": before_s, "after_s": after_s}
             )  # fmt: skip
     summary = []
-    for kind in KINDS:
-        mine = [r for r in rows if r["kind"] == kind]
+    for kind in (*KINDS, "all kinds"):
+        mine = [r for r in rows if r["kind"] == kind or kind == "all kinds"]
         params = [r["params_m"] for r in mine]
         entry = {"kind": kind, "networks": len(mine)}
         for which in ("before", "after"):
