@@ -7,7 +7,7 @@ that pool, each term standardised over it, and a winner is judged by its gap to 
 best (in standard deviations of the rule over the pool) and by whether it is that best. Scores
 are computed once per arch (seed 0) and shared by every run, so the variants see the same values.
 
-    python scripts/bench_hybrid_screen.py --references EdgeNeXt-XXS,EdgeNeXt-XS,EdgeNeXt-S --seeds 2
+    python scripts/bench_hybrid_screen.py --references edgenext-xxs,edgenext-xs,edgenext-s --seeds 2
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bench_search import LazyTableScorer, parse_strategy  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--references", default="EdgeNeXt-XXS,EdgeNeXt-XS,EdgeNeXt-S")
+    parser.add_argument("--references", default="edgenext-xxs,edgenext-xs,edgenext-s")
     parser.add_argument("--device", default="host-cpu")
     parser.add_argument("--strategies", default="cyclic:screen=1,cyclic")
     parser.add_argument("--seeds", type=int, default=2)
