@@ -23,7 +23,7 @@ from hwnas.executors import Executor
 from hwnas.search.config import SearchConfig, SearchState, new_state, plan_phases
 from hwnas.search.constraints import FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
-from hwnas.search.fitness import BUDGET_USE
+from hwnas.search.fitness import BUDGET_USE, ZScoreSum
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import has_size_genes
@@ -311,7 +311,11 @@ class SearchEngine:
     @property
     def selection(self) -> str:
         """How :meth:`winner` picks, in words (saved in best.json)."""
-        return self.strategy.selection(self.space)
+        text = self.strategy.selection(self.space)
+        reference = self._reference()
+        if reference is not None and isinstance(self.strategy.winner_fitness(self.space), ZScoreSum):
+            text += f", each term standardised over the {len(reference)} random feasible archs it started from"
+        return text
 
     def winner(self) -> dict[str, Any]:
         """The reported architecture: the best of the history by the strategy's winner
