@@ -33,9 +33,9 @@ DEV_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201" / "n
 QUANTILES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 
 
-def rule(es: float, skip: float, budget: float) -> ZScoreSum:
+def rule(es: float, skip: float, budget: float, size: str = "logsynflow") -> ZScoreSum:
     return ZScoreSum(
-        (("es", es, "identity"), ("logsynflow", 1.0, "signed_log"), ("skip_length", skip, "identity"),
+        (("es", es, "identity"), (size, 1.0, "signed_log"), ("skip_length", skip, "identity"),
          (BUDGET_USE, budget, "identity"))
     )  # fmt: skip
 
@@ -71,6 +71,9 @@ def main() -> int:
         f"es {e:g}, skip {k:g}, budget {b:g}": rule(e, k, b)
         for e, k, b in itertools.product((0.5, 1.0, 1.5), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5))
     }
+    # #Params as the size term, the signal to beat on real networks (issue 23)
+    variants["#Params for LogSynflow: es 0.5, skip 0.25, budget 0.25"] = rule(0.5, 0.25, 0.25, size="params")
+    variants["#Params for LogSynflow: es 1, skip 0.5, budget 0.25"] = rule(1.0, 0.5, 0.25, size="params")
     results: dict[str, dict[str, float]] = {name: {} for name in variants}
     for kind, cost in costs.items():
         for name, fitness in variants.items():
