@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dev_data import nb201_latency_csv
 
 from hwnas.cli.main import main
 
-DEV = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "nb201_dev_cifar10.csv")
+DEV = str(nb201_latency_csv())  # the dev CSV, or a synthetic latency table without ../shared
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 NB201_SEARCH = [
     "search",
@@ -91,7 +92,7 @@ CASES = [
 
 @pytest.mark.parametrize("argv,code,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_gives_one_error_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str, nb201_dev_rows
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
 ) -> None:
     out = tmp_path / "run"
     argv = [a.replace("{out}", str(out)) for a in argv]
@@ -103,7 +104,7 @@ def test_bad_input_gives_one_error_line(
     assert not out.exists(), "a failed command left its run folder behind"
 
 
-def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path, nb201_dev_rows) -> None:
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path) -> None:
     """A real SIGINT mid-search: exit 130, one line naming --resume, and the resumed run finishes."""
     import os
     import signal
@@ -153,7 +154,7 @@ def test_score_never_replaces_a_file_that_is_not_a_score_table(tmp_path: Path, c
     ],
     ids=["truncated", "a list", "unknown state", "binary"],
 )
-def test_a_damaged_checkpoint_is_one_error_line_on_resume(tmp_path: Path, capsys, damage, nb201_dev_rows) -> None:
+def test_a_damaged_checkpoint_is_one_error_line_on_resume(tmp_path: Path, capsys, damage) -> None:
     out = tmp_path / "run"
     argv = [a.replace("{out}", str(out)) for a in _with(NB201_SEARCH, latency_ms="10", proxy="sed")]
     assert main([*argv, "--json"]) == 0
@@ -165,7 +166,7 @@ def test_a_damaged_checkpoint_is_one_error_line_on_resume(tmp_path: Path, capsys
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "checkpoint" in err[0], err
 
 
-def test_os_and_encoding_errors_are_one_line(tmp_path: Path, capsys, nb201_dev_rows) -> None:
+def test_os_and_encoding_errors_are_one_line(tmp_path: Path, capsys) -> None:
     a_file = tmp_path / "plain.txt"
     a_file.write_text("x")
     code = main(["score", "--space", "nb201", "-p", "params", ARCH, "--out", str(a_file / "sub" / "s.csv")])

@@ -113,8 +113,9 @@ def test_every_reported_candidate_meets_the_constraints(tmp_path, dev_table) -> 
         assert h["phase"] in ("initial", "topology", "joint") and h["cycle"] in (0, 1, 2)
     best = result["best"]
     assert best["predicted_latency_ms"] <= 8.0 and best["params_m"] <= 0.5
-    # only 3,000 of 15,625 archs are in the table: the rest are infeasible and counted apart
-    assert result["run"]["unknown_latency"] > 0
+    # with the dev CSV only 3,000 of 15,625 archs are in the table: the rest are infeasible and counted apart
+    if len(dev_table.latency_ms) < 15625:
+        assert result["run"]["unknown_latency"] > 0
     assert result["run"]["infeasible"] >= result["run"]["unknown_latency"]
     assert (tmp_path / "run" / "pareto.png").stat().st_size > 0
 
