@@ -69,6 +69,7 @@ class SearchEngine:
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
         self.screen = Screen.for_search(self.space, self.strategy, config.seed)
         self._screening = False
+        self._scale: tuple[list[dict[str, float]], list[dict[str, float]] | None] | None = None
 
     # ---- driving ----------------------------------------------------------------------
     def run(self, on_step: Callable[[SearchState, Phase | None], None] | None = None) -> SearchState:
@@ -107,6 +108,7 @@ class SearchEngine:
         # the population is fixed while a step breeds, so its fitness is computed once per step
         fitness = phase.fitness.values(self._fitness_inputs(population.members))
         self._screening = self._fit_surrogate(phase)
+        self._scale = None  # the history's fitness inputs and the reference, built once per step
         children: list[str] = []
         for slot in range(wanted):
             child = self._feasible_child(phase, population, fitness, rng, slot, taken=children)
@@ -263,9 +265,10 @@ class SearchEngine:
         archs = [self.space.decode(t) for t in candidates]
         verdicts = [self.checker.check(a) for a in archs]
         uses = [self.checker.budget_use(a) for a in archs]
-        history = self._fitness_inputs([h["arch"] for h in self.state.history])
-        return self.screen.best(phase.fitness, candidates, [v.latency_ms for v in verdicts], uses, history,
-                                self._reference())  # fmt: skip
+        if self._scale is None:  # the history does not change while a step breeds: built once per step
+            self._scale = (self._fitness_inputs([h["arch"] for h in self.state.history]), self._reference())
+        history, reference = self._scale
+        return self.screen.best(phase.fitness, candidates, [v.latency_ms for v in verdicts], uses, history, reference)
 
     def _bred_child(
         self,
