@@ -27,7 +27,7 @@ from hwnas.search.fitness import BUDGET_USE, ZScoreSum
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import has_size_genes
-from hwnas.search.surrogate import Screen
+from hwnas.search.surrogate import Surrogate
 from hwnas.spaces import get_space
 
 MAX_TRIES_PER_CHILD = 200
@@ -67,7 +67,7 @@ class SearchEngine:
             executor=executor,
         )
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
-        self.screen = Screen.for_search(self.space, self.strategy, config.seed)
+        self.surrogate = Surrogate.for_search(self.space, self.strategy, config.seed)
         self._screening = False
         self._scale: tuple[list[dict[str, float]], list[dict[str, float]] | None] | None = None
 
@@ -252,23 +252,23 @@ class SearchEngine:
         return candidates[self._screened_best(phase, candidates)]
 
     def _fit_surrogate(self, phase: Phase) -> bool:
-        """Refit the screen's surrogate on every scored candidate; True when it can screen this step."""
-        if self.screen is None or phase.operator == "sample":
+        """Refit the surrogate on every scored candidate; True when it can screen this step."""
+        if self.surrogate is None or phase.operator == "sample":
             return False
         texts = [h["arch"] for h in self.state.history]
         latencies = [h["latency_ms"] for h in self.state.history]
-        return self.screen.fit(texts, self.scorer.score_many(texts), latencies, phase.fitness.proxies)
+        return self.surrogate.fit(texts, self.scorer.score_many(texts), latencies, phase.fitness.proxies)
 
     def _screened_best(self, phase: Phase, candidates: Sequence[str]) -> int:
         """The candidate the phase's fitness ranks first on predicted scores, beside the scored history."""
-        assert self.screen is not None
+        assert self.surrogate is not None
         archs = [self.space.decode(t) for t in candidates]
-        verdicts = [self.checker.check(a) for a in archs]
+        latencies = [self.checker.check(a).latency_ms for a in archs]
         uses = [self.checker.budget_use(a) for a in archs]
         if self._scale is None:  # the history does not change while a step breeds: built once per step
             self._scale = (self._fitness_inputs([h["arch"] for h in self.state.history]), self._reference())
         history, reference = self._scale
-        return self.screen.best(phase.fitness, candidates, [v.latency_ms for v in verdicts], uses, history, reference)
+        return self.surrogate.best(phase.fitness, candidates, latencies, uses, history, reference)
 
     def _bred_child(
         self,

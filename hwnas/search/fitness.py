@@ -169,6 +169,16 @@ class MaxNormalisedSum(Fitness):
 TRANSFORMS = ("identity", "signed_log")
 
 
+def transform(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` through the named transform (:data:`TRANSFORMS`)."""
+    return np.sign(values) * np.log1p(np.abs(values)) if name == "signed_log" else values
+
+
+def untransform(values: np.ndarray, name: str) -> np.ndarray:
+    """The inverse of :func:`transform`: a value on the transformed scale back on the proxy's own."""
+    return np.sign(values) * np.expm1(np.abs(values)) if name == "signed_log" else values
+
+
 @dataclass(frozen=True)
 class ZScoreSum(Fitness):
     """Σ_p w_p·z_p, z_p the proxy's (optionally signed-log) score standardised over the group.
@@ -225,9 +235,8 @@ class ZScoreSum(Fitness):
         return [float("-inf") if d else float(v) for v, d in zip(total, dead, strict=True)]
 
     @staticmethod
-    def _transformed(group: Sequence[Scores], name: str, transform: str) -> np.ndarray:
-        column = _column(group, name)
-        return np.sign(column) * np.log1p(np.abs(column)) if transform == "signed_log" else column
+    def _transformed(group: Sequence[Scores], name: str, kind: str) -> np.ndarray:
+        return transform(_column(group, name), kind)
 
     def describe(self) -> str:
         terms = " + ".join(f"{w:g}·z({'log ' if t == 'signed_log' else ''}{p})" for p, w, t in self.terms if w > 0)

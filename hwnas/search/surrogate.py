@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 
 from hwnas.proxies import score_architecture
-from hwnas.search.fitness import BUDGET_USE, Fitness
+from hwnas.search.fitness import BUDGET_USE, Fitness, transform, untransform
 from hwnas.spaces.base import SearchSpace
 
 #: Scored candidates needed before the surrogate screens (fewer: the first feasible child is taken).
@@ -35,14 +35,6 @@ ALPHA = 1.0
 #: Data-free proxies computed for every screened candidate (cost: well under a millisecond each):
 #: SED is a feature; a fitness that reads one of them gets its exact value, not a prediction.
 SCREEN_PROXIES = ("sed", "skip_length")
-
-
-def _forward(values: np.ndarray, transform: str) -> np.ndarray:
-    return np.sign(values) * np.log1p(np.abs(values)) if transform == "signed_log" else values
-
-
-def _inverse(values: np.ndarray, transform: str) -> np.ndarray:
-    return np.sign(values) * np.expm1(np.abs(values)) if transform == "signed_log" else values
 
 
 class Surrogate:
@@ -56,6 +48,16 @@ class Surrogate:
         self._exact: dict[str, dict[str, float]] = {}
         self._models: dict[str, tuple[Ridge, np.ndarray, np.ndarray]] = {}
         self.usable = bool(space.features(space.sample(random.Random(0))))
+
+    @classmethod
+    def for_search(cls, space: SearchSpace[Any], strategy: Any, seed: int) -> Surrogate | None:
+        """A surrogate when the strategy screens (``screen`` > 1) and the space describes its genes,
+        fitted through the transforms of the strategy's winner rule."""
+        if strategy.screen <= 1:
+            return None
+        rule = strategy.winner_fitness(space)
+        surrogate = cls(space, {name: kind for name, _, kind in getattr(rule, "terms", ())}, seed=seed)
+        return surrogate if surrogate.usable else None
 
     def features(self, text: str, latency_ms: float | None) -> np.ndarray:
         """Gene features, log latency and the screen proxies of one candidate (cached by encoding)."""
@@ -87,7 +89,7 @@ class Surrogate:
             ok = np.isfinite(y)  # a dead network's -inf teaches nothing about the others
             if ok.sum() < MIN_TRAINING:
                 continue
-            model = Ridge(alpha=ALPHA).fit(z[ok], _forward(y[ok], self.transforms.get(proxy, "identity")))
+            model = Ridge(alpha=ALPHA).fit(z[ok], transform(y[ok], self.transforms.get(proxy, "identity")))
             self._models[proxy] = (model, mean, scale)
         return bool(self._models)
 
@@ -98,31 +100,10 @@ class Surrogate:
         x = np.stack([self.features(t, ms) for t, ms in zip(texts, latencies, strict=True)])
         out: list[dict[str, float]] = [dict(self._exact[t]) for t in texts]
         for proxy, (model, mean, scale) in self._models.items():
-            predicted = _inverse(model.predict((x - mean) / scale), self.transforms.get(proxy, "identity"))
+            predicted = untransform(model.predict((x - mean) / scale), self.transforms.get(proxy, "identity"))
             for row, value in zip(out, predicted, strict=True):
                 row[proxy] = float(value)
         return out
-
-
-class Screen:
-    """What the engine screens with: a surrogate, and how its predictions meet the phase's fitness."""
-
-    def __init__(self, surrogate: Surrogate) -> None:
-        self.surrogate = surrogate
-
-    @classmethod
-    def for_search(cls, space: SearchSpace[Any], strategy: Any, seed: int) -> Screen | None:
-        """A screen when the strategy screens (``screen`` > 1) and the space describes its genes."""
-        if strategy.screen <= 1:
-            return None
-        rule = strategy.winner_fitness(space)
-        transforms = {name: transform for name, _, transform in getattr(rule, "terms", ())}
-        surrogate = Surrogate(space, transforms, seed=seed)
-        return cls(surrogate) if surrogate.usable else None
-
-    def fit(self, texts: Sequence[str], scores: Sequence[Mapping[str, float]], latencies: Sequence[float | None],
-            proxies: Sequence[str]) -> bool:  # fmt: skip
-        return self.surrogate.fit(texts, scores, latencies, proxies)
 
     def best(
         self,
@@ -135,7 +116,7 @@ class Screen:
     ) -> int:
         """Index of the candidate ``fitness`` ranks first on predicted scores, judged beside the scored
         ``history`` so a group-relative fitness keeps the history's scale (first wins ties)."""
-        predicted = self.surrogate.predict(candidates, latencies)
+        predicted = self.predict(candidates, latencies)
         rows = [{**p, BUDGET_USE: use} for p, use in zip(predicted, budget_uses, strict=True)]
         values = fitness.values([*history, *rows], reference)[len(history) :]
         return max(range(len(values)), key=lambda i: (values[i], -i))
