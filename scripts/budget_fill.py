@@ -27,6 +27,10 @@ def main() -> int:
     parser.add_argument("--evaluations", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tree", type=Path, help="import hwnas from this checkout instead")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="OPTION=VALUE",
+        help="a cyclic strategy option, e.g. --set budget_weight=0 (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.tree:
         sys.meta_path = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
@@ -39,6 +43,7 @@ def main() -> int:
     from hwnas.spaces.hybrid import DEPTHS, EXPANSIONS, HEADS, QKV_DIMS, WIDTHS
 
     torch.set_num_threads(1)
+    options = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     space = get_space("hybrid")
     largest = "/".join(
         f"w{max(WIDTHS[s])}-e{max(EXPANSIONS)}" + (f"-q{max(QKV_DIMS[s])}-h{max(HEADS[s])}" if QKV_DIMS[s] else "")
@@ -52,7 +57,7 @@ def main() -> int:
         for text in args.budgets.split(","):
             budget = top if text == "max" else float(text)
             config = SearchConfig(
-                space="hybrid", constraints=Constraints(latency_ms=budget), strategy=make_strategy("cyclic"),
+                space="hybrid", constraints=Constraints(latency_ms=budget), strategy=make_strategy("cyclic", **options),
                 evaluations=args.evaluations, seed=args.seed,
             )  # fmt: skip
             started = time.perf_counter()

@@ -82,6 +82,14 @@ def export(
     ] = None,
     measure: Annotated[bool, typer.Option("--measure/--no-measure", help="Time every file on its device.")] = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out directory.")] = False,
+    all_members: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="A budget family's run: export every member into --out/<budget>/ with its card, and a "
+            "family card that lists them side by side.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Export RUN_DIR's winner (or ARCH) as ONNX / ORT / INT8 / Core ML / TensorRT files with a model card."""
@@ -112,7 +120,18 @@ def export(
         transient=True,
     ) as progress:
         task = progress.add_task("starting", total=None)
-        card = export_model(request, on_step=lambda text: progress.update(task, description=text))
+        if all_members:
+            from hwnas.export.family import export_family
+
+            family = export_family(request, on_step=lambda text: progress.update(task, description=text))
+        else:
+            card = export_model(request, on_step=lambda text: progress.update(task, description=text))
+    if all_members:
+        if json_out:
+            emit_json(family)
+        else:
+            _print_family(family)
+        return
     if json_out:
         emit_json(card.to_json())
         return
@@ -137,6 +156,24 @@ def _print_summary(card: ModelCard) -> None:
     for line in latency_summary(card):
         stdout.print(escape(line))
     stdout.print(f"model card: {card.out}/model_card.json and README.md")
+
+
+def _print_family(family: dict[str, Any]) -> None:
+    table = Table(
+        "member", "predicted", "measured", "#Params", "FLOPs", "folder",
+        title=f"a family of {len(family['members'])} exported to {family['out']}", title_justify="left",
+    )  # fmt: skip
+    for m in family["members"]:
+        table.add_row(
+            m["label"], _ms(m["predicted_ms"]), _ms(m["measured_ms"]), f"{m['params_m']:.3f} M",
+            f"{m['flops_m']:.1f} M", f"{m['folder']}/",
+        )  # fmt: skip
+    stdout.print(table)
+    stdout.print(f"family card: {family['out']}/family_card.json and README.md")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} ms"
 
 
 def _parity(parity: Mapping[str, Any] | None) -> str:

@@ -24,14 +24,23 @@ from hwnas.cli.options import (
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
-from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
+from hwnas.search import SearchConfig, Strategy, make_strategy, run_search
 from hwnas.search.config import MAX_EVALUATIONS
+from hwnas.search.run import run_family
 from hwnas.search.strategies import DEFAULT_STRATEGY
+from hwnas.search.targets import load_search_source, search_targets
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
 
 def search(
-    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Latency budget in ms (from the table).")],
+    latency_ms: Annotated[
+        list[str],
+        typer.Option(
+            "--latency-ms",
+            help="Latency budget in ms (from the table). A list, 5,10,20: a family, one winner per budget. "
+            "Once per --device: one network that meets each device's budget.",
+        ),
+    ],
     out: Annotated[
         Path | None,
         typer.Option(
@@ -42,9 +51,12 @@ def search(
     ] = None,
     space: SpaceOpt = DEFAULT_SPACE,
     device: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--device", "-d", help="Device name, alias or yaml; its table in latency_tables/ (default: host-cpu)."
+            "--device",
+            "-d",
+            help="Device name, alias or yaml; its table in latency_tables/ (default: host-cpu). "
+            "Give it again, each with its --latency-ms, for one network that meets every device's budget.",
         ),
     ] = None,
     latency_table: Annotated[
@@ -53,8 +65,12 @@ def search(
     latency_column: Annotated[
         str | None, typer.Option("--latency-column", help="Latency column of a whole-arch CSV, e.g. pixel3_latency_ms.")
     ] = None,
-    params_m: Annotated[float | None, typer.Option("--params-m", help="Upper bound on #Params (millions).")] = None,
-    flops_m: Annotated[float | None, typer.Option("--flops-m", help="Upper bound on FLOPs (millions).")] = None,
+    params_m: Annotated[
+        str | None, typer.Option("--params-m", help="Upper bound on #Params (millions); a list: a family.")
+    ] = None,
+    flops_m: Annotated[
+        str | None, typer.Option("--flops-m", help="Upper bound on FLOPs (millions); a list: a family.")
+    ] = None,
     strategy: Annotated[
         str | None,
         typer.Option(
@@ -70,17 +86,38 @@ def search(
     topology_weight: Annotated[
         float | None,
         typer.Option(
-            "--topology-weight", help="cyclic: weight of the topology proxy in the winner rule (a sum of z-scores)."
+            "--topology-weight",
+            help="cyclic: weight of the topology proxy in the winner rule, a sum of z-scores "
+            "(default 0.5 on cell spaces, 0.25 on hybrid).",
+        ),
+    ] = None,
+    size_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--size-weight",
+            help="cyclic: weight of the size proxy in the winner rule (default 1 on cell spaces, 0 on hybrid).",
+        ),
+    ] = None,
+    params_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--params-weight",
+            help="cyclic: weight of #Params in the winner rule (default 1 on spaces with size genes, 0 on cells).",
         ),
     ] = None,
     skip_weight: Annotated[
         float | None,
-        typer.Option("--skip-weight", help="cyclic: weight of the skip-length prior in the winner rule (cell spaces)."),
+        typer.Option(
+            "--skip-weight",
+            help="cyclic: weight of the skip-length prior in the winner rule (default 0.25 on cell spaces).",
+        ),
     ] = None,
     budget_weight: Annotated[
         float | None,
         typer.Option(
-            "--budget-weight", help="cyclic: weight of the share of the budget a candidate uses, in the winner rule."
+            "--budget-weight",
+            help="cyclic: weight of the share of the budget a candidate uses, in the winner rule "
+            "(default 0.25 on cell spaces, 0 on hybrid).",
         ),
     ] = None,
     proxy: Annotated[
@@ -137,18 +174,20 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Search SPACE for the best architecture under a latency budget, without training."""
-    from hwnas.latency.sources import load_latency_source
-
-    constraints = Constraints(latency_ms, params_m, flops_m)  # validated before anything is named after it
-    if device is not None and latency_table is not None:
+    # validated before anything is named after them
+    targets = search_targets(device or [], latency_ms, params_m, flops_m)
+    constraints, family = targets.constraints, targets.family
+    if device and latency_table is not None:
         raise UsageError("give exactly one of --device NAME or --latency-table FILE")
-    if device is None and latency_table is None:
-        device = DEFAULT_DEVICE
-        stderr.print(f"no --device or --latency-table: searching for the default device, {device}")
+    if not device and latency_table is None:
+        device = [DEFAULT_DEVICE]
+        stderr.print(f"no --device or --latency-table: searching for the default device, {DEFAULT_DEVICE}")
+    names = device or []
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        bound = f"{latency_ms:g}ms" if latency_ms is not None else "unbounded"
-        out = Path("runs") / f"{device or latency_table.stem}-{bound}-{stamp}"  # type: ignore[union-attr]
+        bound = "-".join(f"{b:g}" for b in targets.latency_budgets) + "ms"
+        where = "+".join(names) if names else latency_table.stem  # type: ignore[union-attr]
+        out = Path("runs") / f"{where}-{bound}-{stamp}"
         stderr.print(f"writing the run to {out}")
     if evaluations is not None and budget_s is not None:
         raise UsageError("give --evaluations or --budget-s, not both")
@@ -158,6 +197,8 @@ def search(
         topology_proxy=topology_proxy,
         size_proxy=size_proxy,
         topology_weight=topology_weight,
+        size_weight=size_weight,
+        params_weight=params_weight,
         skip_weight=skip_weight,
         budget_weight=budget_weight,
         cycles=cycles,
@@ -175,19 +216,17 @@ def search(
         seed=seed,
         resolution=resolution,
         proxy_resolution=proxy_resolution,
+        family=family,
+        devices=targets.devices,
     )
     _check_proxies(config)
     from hwnas.executors import check_executor, make_executor
 
     check_executor(executor, workers=workers, address=ray_address, batch=batch)  # before the probe's timing
-    source = load_latency_source(
-        space=search_space,
-        device=device,
-        table=latency_table,
-        latency_column=latency_column,
-        resolution=resolution,
-        probe=not no_probe,  # before the search: a local device's table is re-timed on a few blocks
+    source = load_search_source(
+        search_space, names, targets.devices, latency_table, latency_column, resolution, probe=not no_probe
     )
+    label = "+".join(names) if names else None
     runner = make_executor(executor, workers=workers, address=ray_address, batch=batch)  # the run closes it
     total = config.evaluations if budget_s is None else None
     with (
@@ -213,21 +252,22 @@ def search(
                 status=f"{where} | infeasible {state.infeasible} (unknown latency {state.unknown_latency})",
             )
 
-        result = run_search(
-            config,
-            source,
-            out,
-            device=device,
-            workers=workers,
-            resume=resume,
-            budget_s=budget_s,
-            on_step=on_step,
-            executor=runner,
-        )
+        def on_round(states, phase) -> None:
+            where = f"cycle {phase.cycle + 1} {phase.name}" if phase else "done"
+            progress.update(task, completed=len(states[0].history), status=f"{len(states)} budgets | {where}")
+
+        kwargs: dict[str, Any] = dict(device=label, workers=workers, resume=resume, budget_s=budget_s, executor=runner)
+        if family is not None:
+            result = run_family(config, source, out, on_step=on_round, **kwargs)
+        else:
+            result = run_search(config, source, out, on_step=on_step, **kwargs)
     if json_out:
         emit_json(result)
         return
-    _print_summary(result)
+    if family is not None:
+        _print_family(result)
+    else:
+        _print_summary(result)
 
 
 def build_strategy(name: str | None, **options: object) -> Strategy:
@@ -245,6 +285,28 @@ def _check_proxies(config: SearchConfig) -> None:
         PROXIES.get(name)
 
 
+def _print_family(result: dict) -> None:
+    doc, run = result["family"], result["run"]
+    family = doc["family"]
+    table = Table(
+        "budget", "predicted latency", "#Params", "FLOPs", "budget use", "file",
+        title=f"hwnas search: a family of {len(doc['members'])} on {doc['space']} ({family['kind']})",
+        title_justify="left",
+    )  # fmt: skip
+    for m in doc["members"]:
+        lat = m["predicted_latency_ms"]
+        table.add_row(
+            m["label"], f"{lat:.3f} ms" if lat is not None else "unknown",
+            f"{m['params_m']:.3f} M", f"{m['flops_m']:.1f} M", f"{m['budget_use']:.1%}", m["file"],
+        )  # fmt: skip
+    stdout.print(table)
+    stdout.print(
+        f"{run['evaluations']} candidates scored once for all {len(doc['members'])} budgets "
+        f"({run['cache_hits']} cache hits) in {run['search_s']:.1f} s; "
+        f"results in {result['out']} (family.json, best-<budget>.json, history.jsonl, pareto.png)"
+    )
+
+
 def _print_summary(result: dict) -> None:
     best, run = result["best"], result["run"]
     table = Table(title=f"hwnas search: {best['strategy']} on {best['space']}", title_justify="left", show_header=False)
@@ -253,7 +315,14 @@ def _print_summary(result: dict) -> None:
     table.add_row("winner", best["arch"])
     lat = best["predicted_latency_ms"]
     target = best["constraints"]["latency_ms"]
-    table.add_row("predicted latency", f"{lat:.3f} ms (target {target} ms)" if lat is not None else "unknown")
+    each = best.get("predicted_latencies_ms")
+    devices = dict(best["config"].get("devices") or [])
+    if each:
+        table.add_row(
+            "predicted latency", ", ".join(f"{d} {ms:.3f} ms (target {devices.get(d)} ms)" for d, ms in each.items())
+        )
+    else:
+        table.add_row("predicted latency", f"{lat:.3f} ms (target {target} ms)" if lat is not None else "unknown")
     table.add_row("#Params / FLOPs", f"{best['params_m']:.3f} M / {best['flops_m']:.1f} M")
     table.add_row("scores", ", ".join(f"{k} {v:.4g}" for k, v in best["scores"].items()))
     table.add_row(
@@ -280,7 +349,7 @@ def strategies(space: SpaceOpt = DEFAULT_SPACE, json_out: JsonOpt = False) -> No
                 "name": name,
                 "description": (type(strategy).__doc__ or "").strip().splitlines()[0],
                 "defaults": strategy.to_json(),
-                "proxies": list(strategy.proxies),
+                "proxies": list(strategy.proxies_for(search_space)),
                 "phases": [f"{p.name} ({p.operator}, {p.fitness.describe()})" for p in phases],
                 "selection": strategy.selection(search_space),
             }

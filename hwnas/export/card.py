@@ -13,7 +13,7 @@ estimator (median, or p10 on host-cpu), the statistic the latency table predicts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +188,8 @@ def render_readme(card: ModelCard) -> str:
             f"- INT8 speed-up over fp32 on {sp.device} ({sp.estimator}): {sp.speedup:.2f}x "
             f"({_ms(sp.fp32_ms)} -> {_ms(sp.int8_ms)})"
         )
+    if card.targets:
+        lines += _targets_section(card.targets)
     lines += ["", "## SHA-256", ""]
     for a in card.artifacts:
         lines.append(f"- `{a.file}`: `{a.sha256}`")
@@ -225,3 +227,28 @@ def _openvino_section(artifact: Any) -> list[str]:
         "```",
         "",
     ]
+
+
+def _targets_section(targets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The devices the network was searched for, each with its budget, prediction and check."""
+    lines = [
+        "",
+        "## Targets",
+        "",
+        "Searched to meet every device's budget at once.",
+        "",
+        "| device | runtime | budget | predicted | measured here |",
+        "|---|---|---|---|---|",
+    ]
+    for t in targets:
+        check = t.get("check") or {}
+        if check.get("checked"):
+            verdict = "within" if check["within_tolerance"] else "OUTSIDE"
+            measured = (
+                f"{_ms(check['measured_ms'])} ({check['error_pct']:+.1f}%, {verdict} ±{check['tolerance_pct']:.0f}%)"
+            )
+        else:
+            measured = f"not checked: {check.get('reason', 'no measurement')}"
+        predicted = _ms(t["predicted_ms"]) if t.get("predicted_ms") is not None else "unknown"
+        lines.append(f"| `{t['device']}` | {t.get('runtime', '')} | {_ms(t['budget_ms'])} | {predicted} | {measured} |")
+    return lines

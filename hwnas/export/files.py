@@ -21,6 +21,8 @@ from hwnas.io import missing_folders, remove_empty_folders
 
 #: The file every export writes last; its presence marks a folder as an hwnas export.
 CARD_FILE = "model_card.json"
+#: The card of a family export (``hwnas export RUN --all``), which marks its folder the same way.
+FAMILY_CARD_FILE = "family_card.json"
 
 
 def check_destination(out: Path, *, overwrite: bool, inputs: tuple[Path | None, ...] = ()) -> None:
@@ -40,7 +42,7 @@ def check_destination(out: Path, *, overwrite: bool, inputs: tuple[Path | None, 
             return
         if not overwrite:
             raise UsageError(f"--out {out} already exists and is not empty (pass --overwrite to replace it)")
-        if not (out / CARD_FILE).is_file():  # --overwrite must never delete a folder hwnas did not write
+        if not any((out / f).is_file() for f in (CARD_FILE, FAMILY_CARD_FILE)):  # never delete what hwnas did not write
             raise UsageError(
                 f"--out {out} is not an hwnas export (no {CARD_FILE}): --overwrite only replaces an earlier "
                 "export; choose another --out"

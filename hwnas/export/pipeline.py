@@ -41,6 +41,7 @@ from hwnas.export.images import Preprocessing, load_calibration
 from hwnas.export.measure import int8_speedup, latency_check, measure_artifacts, predict
 from hwnas.export.parity import RANDOM_INPUTS, random_inputs, torch_outputs
 from hwnas.export.source import ExportSource, resolve_source
+from hwnas.export.targets import device_targets
 from hwnas.export.weights import initial_weights, load_weights
 from hwnas.records import ArtifactCard, Int8Speedup, LatencyCheck, ModelCard
 from hwnas.runtimes import RUNTIMES
@@ -67,6 +68,7 @@ class ExportRequest:
     seed: int | None = None
     measure: bool = True
     overwrite: bool = False
+    best_file: str = "best.json"
 
 
 def refuse_unrunnable(writer: type[ArtifactWriter], device: Device) -> None:
@@ -135,6 +137,7 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
         num_classes=request.num_classes,
         device=request.device,
         seed=request.seed,
+        best_file=request.best_file,
     )
     device = load_device(source.device or DEFAULT_DEVICE)
     writers = plan_formats(request.formats, request.precision, request.calibration, device)
@@ -200,6 +203,19 @@ def export_model(request: ExportRequest, *, on_step: Callable[[str], None] | Non
             ctx.reports[name] = replace(report, latency=latency[name])
         step("writing the model card")
         card = build_card(source, device, model, weights, ctx, prediction, latency)
+        if source.devices:
+            checked = checked_artifact(ctx.reports, device)
+            primary = {
+                "runtime": device.runtime,
+                "predicted_ms": prediction.get("predicted_latency_ms"),
+                "check": latency_check(prediction, latency.get(checked.format), checked.file),
+            }
+            targets = device_targets(
+                source.devices, primary, space=space, arch=source.arch, resolution=source.resolution,
+                num_classes=source.num_classes, reports=ctx.reports, paths=ctx.artifacts, input_shape=input_shape,
+                measure=request.measure, on_step=step,
+            )  # fmt: skip
+            card = replace(card, targets=tuple(targets))
         write_card(stage, card)
     return replace(card, out=str(request.out))
 

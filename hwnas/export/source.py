@@ -31,6 +31,8 @@ class ExportSource:
     seed: int
     run_dir: Path | None = None
     run: BestRecord | None = None
+    devices: tuple[tuple[str, float], ...] = ()
+    """(device, latency budget) of a run searched for several devices at once; the first is ``device``."""
 
     def search_summary(self) -> dict[str, Any] | None:
         """The parts of best.json a model card repeats."""
@@ -58,10 +60,12 @@ def resolve_source(
     num_classes: int | None,
     device: str | None,
     seed: int | None,
+    best_file: str = "best.json",
 ) -> ExportSource:
-    """A run directory (no ``--space``) or an encoding (with ``--space``); UsageError naming the problem."""
+    """A run directory (no ``--space``; ``best_file``: which winner, for a family's members) or an
+    encoding (with ``--space``); UsageError naming the problem."""
     if space is None:
-        return _from_run_dir(Path(target), resolution, num_classes, device, seed)
+        return _from_run_dir(Path(target), resolution, num_classes, device, seed, best_file)
     sp = get_space(space)
     arch = sp.encode(sp.decode(target))
     return _checked(
@@ -72,15 +76,22 @@ def resolve_source(
 
 
 def _from_run_dir(
-    path: Path, resolution: int | None, num_classes: int | None, device: str | None, seed: int | None
+    path: Path,
+    resolution: int | None,
+    num_classes: int | None,
+    device: str | None,
+    seed: int | None,
+    best_file: str = "best.json",
 ) -> ExportSource:
     if not path.exists():
         raise UsageError(f"run directory {path} does not exist (to export an architecture encoding, add --space)")
     if not path.is_dir():
         raise UsageError(f"{path} is not a run directory (to export an architecture encoding, add --space)")
-    best_path = path / "best.json"
+    best_path = path / best_file
     if not best_path.is_file():
-        raise UsageError(f"{path} has no best.json: not a finished `hwnas search` run directory")
+        if (path / "family.json").is_file() and best_file == "best.json":
+            raise UsageError(f"{path} holds a budget family: export every member with --all")
+        raise UsageError(f"{path} has no {best_file}: not a finished `hwnas search` run directory")
     try:
         data = read_json(best_path)
     except ValueError as exc:
@@ -92,18 +103,32 @@ def _from_run_dir(
     sp = get_space(best.space)
     arch = sp.encode(sp.decode(best.arch))
     r = resolution or best.resolution or sp.default_resolution
+    devices = _device_budgets(best)
     return _checked(
         ExportSource(
             sp,
             arch,
             _resolution(sp, r),
             _classes(sp, num_classes),
-            device or best.device,
+            device or (devices[0][0] if devices else best.device),
             int(best.seed or 0) if seed is None else seed,
             path,
             best,
+            devices if device is None else (),
         )
     )
+
+
+def _device_budgets(best: BestRecord) -> tuple[tuple[str, float], ...]:
+    """The (device, budget) pairs of a run searched for several devices (its config's ``devices``)."""
+    config = best.config or {}
+    pairs = config.get("devices") if isinstance(config, dict) else None
+    if not pairs:
+        return ()
+    try:
+        return tuple((str(name), float(budget)) for name, budget in pairs)
+    except (TypeError, ValueError):
+        raise UsageError("best.json's config.devices is not a list of [device, budget] pairs") from None
 
 
 def _checked(source: ExportSource) -> ExportSource:

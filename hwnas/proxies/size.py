@@ -26,7 +26,10 @@ class Params(Proxy):
     uses_seed = False
 
     def score(self, ctx: ProxyContext) -> float:
-        return count_params(ctx.model if ctx.model_built else ctx.skeleton) / 1e6
+        counted = None if ctx.model_built else ctx.space.count_params(ctx.arch, ctx.classes)
+        if counted is None:
+            counted = count_params(ctx.model if ctx.model_built else ctx.skeleton)
+        return counted / 1e6
 
 
 @PROXIES.register("flops")

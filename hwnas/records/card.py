@@ -115,6 +115,8 @@ class ModelCard:
     parity_inputs: Mapping[str, int]
     seed: int
     snippet: str = ""
+    targets: tuple[Mapping[str, Any], ...] = ()
+    """Every device of a network searched for several at once: budget, prediction, latency check."""
     card_version: int = CARD_VERSION
     schema_version: int = SCHEMA_VERSION
     out: str | None = None
@@ -122,7 +124,9 @@ class ModelCard:
     def to_json(self) -> Json:
         out: Json = {"schema_version": self.schema_version, "card_version": self.card_version}
         for f in fields(self):
-            if f.name not in ("schema_version", "card_version", "out"):
+            if f.name not in ("schema_version", "card_version", "out") and not (
+                f.name == "targets" and not self.targets
+            ):
                 out[f.name] = plain(getattr(self, f.name))
         out["artifacts"] = [a.to_json() for a in self.artifacts]
         out["latency_check"] = self.latency_check.to_json()

@@ -8,6 +8,9 @@ from typing import Any
 
 from hwnas.records.base import SCHEMA_VERSION, Json, plain
 
+#: Fields a best.json has only when they apply (one device: no per-device predictions).
+ONLY_WHEN_SET = frozenset({"predicted_latencies_ms"})
+
 
 @dataclass(frozen=True)
 class BestRecord:
@@ -20,6 +23,8 @@ class BestRecord:
     strategy: str | None = None
     selection: str = ""
     predicted_latency_ms: float | None = None
+    predicted_latencies_ms: Mapping[str, float] | None = None
+    """Each device's prediction, for a network searched for several devices at once."""
     params_m: float | None = None
     flops_m: float | None = None
     resolution: int | None = None
@@ -35,7 +40,11 @@ class BestRecord:
     def to_json(self) -> Json:
         return {
             "schema_version": self.schema_version,
-            **{f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name != "schema_version"},
+            **{
+                f.name: plain(getattr(self, f.name))
+                for f in fields(self)
+                if f.name != "schema_version" and not (f.name in ONLY_WHEN_SET and getattr(self, f.name) is None)
+            },
         }
 
     @classmethod

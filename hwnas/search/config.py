@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from hwnas.errors import UsageError
 from hwnas.search.constraints import Constraints
+from hwnas.search.family import BudgetFamily
 from hwnas.search.strategies import Phase, Strategy, make_strategy, strategy_from_json
 from hwnas.spaces import get_space
 from hwnas.spaces.base import SearchSpace
@@ -42,6 +43,10 @@ class SearchConfig:
     resolution: int | None = None
     proxy_resolution: int | None = None
     proxy_batch_size: int | None = None
+    family: BudgetFamily | None = None
+    """One winner per budget of this family (the constraints hold the other bounds)."""
+    devices: tuple[tuple[str, float], ...] | None = None
+    """(device, latency budget in ms) of a search for several devices at once, each met at once."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, Strategy):
@@ -52,15 +57,32 @@ class SearchConfig:
                 raise UsageError(f"--{name} must be a whole number from 1 to {MAX_EVALUATIONS}, got {value!r}")
         if self.proxy_resolution is None:
             object.__setattr__(self, "proxy_resolution", get_space(self.space).proxy_resolution)
+        if self.devices is not None:
+            object.__setattr__(self, "devices", tuple((str(n), float(b)) for n, b in self.devices))
+            if self.family is not None:
+                raise UsageError("a budget family runs on one device: give one --device, or one budget per device")
+            if self.constraints.latency_ms is not None:
+                raise UsageError("with several devices, each --device takes its own --latency-ms")
+        if self.family is not None and getattr(self.constraints, self.family.kind) is not None:
+            raise UsageError(f"{self.family.option} is the family's budget list; give it once, as a list")
+
+    def member(self, budget: float, evaluations: int) -> SearchConfig:
+        """The single-budget search of one family member, with its share of the evaluations."""
+        if self.family is None:
+            raise UsageError("this search is not a family")
+        return replace(self, constraints=self.family.constraints(self.constraints, budget),
+                       evaluations=evaluations, family=None)  # fmt: skip
 
     @property
     def scored_proxies(self) -> tuple[str, ...]:
-        return self.strategy.proxies
+        return self.strategy.proxies_for(get_space(self.space))
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["constraints"] = self.constraints.as_dict()
         data["strategy"] = self.strategy.to_json()
+        data["family"] = self.family.to_json() if self.family else None
+        data["devices"] = [list(d) for d in self.devices] if self.devices else None
         return data
 
     @classmethod
@@ -70,6 +92,8 @@ class SearchConfig:
                 **data,
                 "constraints": Constraints(**data["constraints"]),
                 "strategy": strategy_from_json(data["strategy"]),
+                "family": BudgetFamily.from_json(data.get("family")),
+                "devices": tuple(tuple(d) for d in data["devices"]) if data.get("devices") else None,
             }
         )
 

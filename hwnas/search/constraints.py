@@ -14,6 +14,7 @@ from typing import Any
 
 from hwnas.counting import count_arch
 from hwnas.errors import LatencyUnknown, UsageError
+from hwnas.latency.device_set import DeviceSet
 from hwnas.spaces.base import SearchSpace
 
 
@@ -51,6 +52,10 @@ class Verdict:
     params_m: float | None  # None when not needed for the verdict
     flops_m: float | None
     reason: str = ""
+    latencies_ms: dict[str, float] | None = None
+    """Each device's prediction, when the search targets a device set (the first is ``latency_ms``)."""
+    devices_use: float | None = None
+    """The tightest device's share of its budget, when the search targets a device set."""
 
     @property
     def latency_unknown(self) -> bool:
@@ -91,22 +96,36 @@ class FeasibilityChecker:
     def _check(self, arch: Any) -> Verdict:
         """Latency first (a table lookup); #Params/FLOPs are counted only when bounded."""
         c = self.constraints
+        source = self.latency_source
+        devices = source if isinstance(source, DeviceSet) else None
         try:
-            latency = float(self.latency_source.predict_ms(self.space, arch, resolution=self.resolution))
+            if devices is not None:
+                each = devices.predict_each(self.space, arch, resolution=self.resolution)
+            else:
+                each = {"": float(source.predict_ms(self.space, arch, resolution=self.resolution))}
         except LatencyUnknown as exc:
             return Verdict(False, None, None, None, f"latency unknown: {exc}")
-        if not math.isfinite(latency) or latency < 0:  # a corrupt table entry must never pass as fast
-            return Verdict(False, None, None, None, f"latency unknown: the table predicts {latency!r} ms")
+        for name, value in each.items():  # a corrupt table entry must never pass as fast
+            if not math.isfinite(value) or value < 0:
+                where = f" on {name}" if name else ""
+                return Verdict(False, None, None, None, f"latency unknown: the table{where} predicts {value!r} ms")
+        latency = next(iter(each.values()))
+        extra: dict[str, Any] = {}
+        if devices is not None:
+            extra = {"latencies_ms": each, "devices_use": devices.budget_use(each)}
+            over = devices.over_budget(each)
+            if over:
+                return Verdict(False, latency, None, None, over, **extra)
         if c.latency_ms is not None and latency > c.latency_ms:
-            return Verdict(False, latency, None, None, f"latency {latency:.3f} ms > {c.latency_ms} ms")
+            return Verdict(False, latency, None, None, f"latency {latency:.3f} ms > {c.latency_ms} ms", **extra)
         if c.params_m is None and c.flops_m is None:
-            return Verdict(True, latency, None, None)
+            return Verdict(True, latency, None, None, **extra)
         params_m, flops_m = self.counts(arch)
         if c.params_m is not None and params_m > c.params_m:
-            return Verdict(False, latency, params_m, flops_m, f"#params {params_m:.3f} M > {c.params_m} M")
+            return Verdict(False, latency, params_m, flops_m, f"#params {params_m:.3f} M > {c.params_m} M", **extra)
         if c.flops_m is not None and flops_m > c.flops_m:
-            return Verdict(False, latency, params_m, flops_m, f"FLOPs {flops_m:.1f} M > {c.flops_m} M")
-        return Verdict(True, latency, params_m, flops_m)
+            return Verdict(False, latency, params_m, flops_m, f"FLOPs {flops_m:.1f} M > {c.flops_m} M", **extra)
+        return Verdict(True, latency, params_m, flops_m, **extra)
 
     def budget_use(self, arch: Any) -> float:
         """The share of the tightest active bound that ``arch`` uses (0 when nothing is bounded).
@@ -125,6 +144,8 @@ class FeasibilityChecker:
             )
             if value is not None and limit is not None
         ]
+        if verdict.devices_use is not None:
+            shares.append(verdict.devices_use)
         return max(shares, default=0.0)
 
     def counts(self, arch: Any) -> tuple[float, float]:

@@ -68,6 +68,10 @@ class SearchEngine:
         )
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
         self.surrogate = Surrogate.for_search(self.space, self.strategy, config.seed)
+        self.refit_surrogate = True
+        self.member: int | None = None
+        """In a budget family, this member's index: its records say so, and its reference sample is its
+        own (a uniform sample of its own feasible set, not the other members')."""
         self._screening = False
         self._scale: tuple[list[dict[str, float]], list[dict[str, float]] | None] | None = None
 
@@ -164,8 +168,8 @@ class SearchEngine:
         params_m, flops_m = (
             (verdict.params_m, verdict.flops_m) if verdict.params_m is not None else self.checker.counts(arch)
         )
-        return {
-            "index": self.state.evaluations,
+        record = {
+            "index": len(self.state.history) + 1,
             "cycle": phase.cycle,
             "phase": phase.name,
             "arch": text,
@@ -174,6 +178,11 @@ class SearchEngine:
             "params_m": params_m,
             "flops_m": flops_m,
         }
+        if verdict.latencies_ms is not None:
+            record["latencies_ms"] = dict(verdict.latencies_ms)
+        if self.member is not None:
+            record["member"] = self.member
+        return record
 
     def _feasible(self, arch: Any) -> bool:
         st = self.state
@@ -255,6 +264,8 @@ class SearchEngine:
         """Refit the surrogate on every scored candidate; True when it can screen this step."""
         if self.surrogate is None or phase.operator == "sample":
             return False
+        if not self.refit_surrogate:  # a budget family fits the shared surrogate once per round
+            return self.surrogate.covers(phase.fitness.proxies)
         texts = [h["arch"] for h in self.state.history]
         latencies = [h["latency_ms"] for h in self.state.history]
         return self.surrogate.fit(texts, self.scorer.score_many(texts), latencies, phase.fitness.proxies)
@@ -307,8 +318,15 @@ class SearchEngine:
         """The random feasible samples' fitness inputs, when there are enough: an unbiased estimate of
         the feasible set's scale for a standardising rule (the history is biased toward the best)."""
         sampling = {p.name for p in self.phases if p.operator == "sample"}
-        sample = [h["arch"] for h in self.state.history if h["phase"] in sampling]
+        sample = [
+            h["arch"] for h in self._feasible_history() if h["phase"] in sampling and h.get("member") == self.member
+        ]
         return self._fitness_inputs(sample) if len(sample) >= MIN_REFERENCE else None
+
+    def _feasible_history(self) -> list[dict[str, Any]]:
+        """The history's candidates that meet this search's constraints: all of them in a single
+        search; in a budget family, whose members share one history, this member's."""
+        return [h for h in self.state.history if self.checker.check(self.space.decode(h["arch"])).feasible]
 
     # ---- results ----------------------------------------------------------------------
     @property
@@ -331,10 +349,13 @@ class SearchEngine:
             text = st.incumbent
         else:
             rule = rule or self.phases[-1].fitness
+            history = self._feasible_history()
+            if not history:
+                raise HwnasError("the search evaluated no architecture feasible for its constraints")
             group = [
-                {**h["scores"], BUDGET_USE: self.checker.budget_use(self.space.decode(h["arch"]))} for h in st.history
+                {**h["scores"], BUDGET_USE: self.checker.budget_use(self.space.decode(h["arch"]))} for h in history
             ]
-            text = st.history[rule.best(group, self._reference())]["arch"]
+            text = history[rule.best(group, self._reference())]["arch"]
         record = next((h for h in st.history if h["arch"] == text), None)
         if record is None:  # the incumbent was never new in the history (e.g. budget ended at once)
             record = self._record(text, self.scorer.score_many([text])[0], self.phases[-1])

@@ -12,6 +12,7 @@ from hwnas.executors import Executor
 from hwnas.io import announce_checkpoint, missing_folders, remove_empty_folders
 from hwnas.search.config import SearchConfig, SearchState
 from hwnas.search.engine import Phase, SearchEngine
+from hwnas.search.family_engine import FamilyEngine
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
 from hwnas.search.scoring import ProxyScorer
 
@@ -88,3 +89,99 @@ def run_search(
         state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms, run_dir.path / "pareto.png"
     )
     return {"best": best.to_json(), "run": run, "out": str(run_dir.path)}
+
+
+def run_family(
+    config: SearchConfig,
+    latency_source: Any,
+    out: str | Path,
+    *,
+    device: str | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    budget_s: float | None = None,
+    on_step: Callable[[list[SearchState], Phase | None], None] | None = None,
+    scorer: ProxyScorer | None = None,
+    executor: Executor | None = None,
+) -> dict[str, Any]:
+    """A budget family's search (``config.family``), checkpointing after every round; returns
+    {"family": family.json's content, "members": each best-<budget>.json, "run": ..., "out": ...}."""
+    if config.family is None:
+        raise UsageError("run_family needs a config with a family (run_search runs one budget)")
+    run_dir = RunDir(out)
+    announce_checkpoint(run_dir.path)
+    states = None
+    if run_dir.has_checkpoint():
+        if not resume:
+            raise UsageError(
+                f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out"
+            )
+        states = run_dir.load_family_checkpoint(config)
+    engine = FamilyEngine(
+        config, latency_source, workers=workers, states=states, budget_s=budget_s, scorer=scorer, executor=executor
+    )
+    where = engine.scorer.executor.describe()
+    started = time.perf_counter()
+
+    def round_done(sts: list[SearchState], phase: Phase | None) -> None:
+        run_dir.save_family_checkpoint(config, sts)
+        if on_step is not None:
+            on_step(sts, phase)
+
+    created = missing_folders(run_dir.path)
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    try:
+        states = engine.run(round_done)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+    run_dir.save_family_checkpoint(config, states)
+    describe = getattr(latency_source, "describe", None)
+    family = config.family
+    members, bests = [], []
+    for budget, member, winner in zip(family.budgets, engine.members, engine.winners(), strict=True):
+        best = best_document(
+            member.config, winner, device=device, latency_source=describe() if describe else {},
+            selection=member.selection,
+        )  # fmt: skip
+        name = f"best-{family.label(budget)}.json"
+        run_dir.write_json(name, best.to_json())
+        bests.append(best.to_json())
+        use = member.checker.budget_use(member.space.decode(winner["arch"]))
+        members.append(
+            {
+                "budget": budget, "label": family.label(budget), "file": name, "arch": winner["arch"],
+                "predicted_latency_ms": winner["latency_ms"], "params_m": winner["params_m"],
+                "flops_m": winner["flops_m"], "budget_use": use, "scores": dict(winner["scores"]),
+                "evaluations": member.state.evaluations,
+            }
+        )  # fmt: skip
+    document = {
+        "family": family.to_json(),
+        "space": config.space,
+        "device": device,
+        "constraints": config.constraints.as_dict(),
+        "seed": config.seed,
+        "selection": engine.members[0].strategy.selection(engine.members[0].space),
+        "members": members,
+        "config": config.to_json(),
+    }
+    run_dir.write_json("family.json", document)
+    run = {
+        "evaluations": len(engine.history),
+        "member_evaluations": [s.evaluations for s in states],
+        "candidates_checked": sum(s.attempts for s in states),
+        "cache_hits": sum(s.cache_hits for s in states),
+        "search_s": round(engine.elapsed_s, 3),
+        "this_invocation_s": round(time.perf_counter() - started, 3),
+        "stop_reason": "; ".join(dict.fromkeys(s.stop_reason for s in states)),
+        "workers": where["workers"],
+        "executor": where,
+    }
+    run_dir.write_history(states[0])
+    run_dir.write_run(run)
+    plot_pareto(
+        engine.history, [m["arch"] for m in members], config.scored_proxies, None, run_dir.path / "pareto.png",
+        labels=[m["label"] for m in members], limits=list(family.budgets) if family.kind == "latency_ms" else [],
+    )  # fmt: skip
+    return {"family": document, "members": bests, "run": run, "out": str(run_dir.path)}

@@ -46,21 +46,31 @@ class RunDir:
             ),
         )
 
-    def load_checkpoint(self, config: SearchConfig) -> SearchState:
-        """The saved state; refuses a checkpoint made with other settings, or one that is damaged."""
-        damaged = (
+    @property
+    def _damaged(self) -> str:
+        return (
             f"{self.checkpoint} is damaged or not an hwnas checkpoint; move it away to start the search "
             "again, or choose another --out"
         )
+
+    def load_checkpoint(self, config: SearchConfig) -> SearchState:
+        """The saved state; refuses a checkpoint made with other settings, or one that is damaged."""
+        data = self._load(config)
+        if not isinstance(data.get("state"), dict):
+            raise UsageError(self._damaged)
+        try:
+            return SearchState(**data["state"])
+        except TypeError:
+            raise UsageError(self._damaged) from None
+
+    def _load(self, config: SearchConfig) -> dict[str, Any]:
+        """The checkpoint's JSON, when it is whole and was made with ``config``'s settings."""
+        damaged = self._damaged
         try:
             data = read_json(self.checkpoint)
         except (OSError, UnicodeDecodeError, ValueError):
             raise UsageError(damaged) from None
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("config"), dict)
-            or not isinstance(data.get("state"), dict)
-        ):
+        if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
             if isinstance(data, dict) and data.get("version") not in (None, CHECKPOINT_VERSION):
                 raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
             raise UsageError(damaged)
@@ -69,15 +79,47 @@ class RunDir:
         saved = data["config"]
         current = config.to_json()
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        if "family" in changed:
+            held = "a budget family" if saved.get("family") else "a single-budget search"
+            wanted = "a budget family" if current.get("family") else "a single-budget search"
+            raise UsageError(
+                f"{self.path} holds {held}, and these options ask for {wanted}: "
+                "use the options it was started with to --resume, or another --out"
+            )
         if changed:
             raise UsageError(
                 f"{self.path} holds a search with other settings ({', '.join(changed)}); "
                 "use the same options to --resume, or another --out"
             )
+        return data
+
+    def save_family_checkpoint(self, config: SearchConfig, states: list[SearchState]) -> None:
+        """A family's members' states, their shared history and score cache written once."""
+        members = [{k: v for k, v in s.__dict__.items() if k not in ("history", "scores")} for s in states]
+        atomic_write_text(
+            self.checkpoint,
+            json.dumps(
+                {
+                    "version": CHECKPOINT_VERSION,
+                    "config": config.to_json(),
+                    "members": members,
+                    "history": states[0].history,
+                    "scores": states[0].scores,
+                }
+            ),
+        )
+
+    def load_family_checkpoint(self, config: SearchConfig) -> list[SearchState]:
+        """The members' saved states, sharing one history and score cache (refused like a single one)."""
+        data = self._load(config)
+        members = data.get("members")
+        if not isinstance(members, list) or len(members) != len(config.family.budgets if config.family else ()):
+            raise UsageError(self._damaged)
+        history, scores = data.get("history"), data.get("scores")
         try:
-            return SearchState(**data["state"])
+            return [SearchState(**{**m, "history": history, "scores": scores}) for m in members]
         except TypeError:
-            raise UsageError(damaged) from None
+            raise UsageError(self._damaged) from None
 
     def write_history(self, state: SearchState) -> None:
         atomic_write_text(self.path / "history.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
@@ -87,6 +129,9 @@ class RunDir:
 
     def write_run(self, run: dict[str, Any]) -> None:
         atomic_write_json(self.path / "run.json", run)
+
+    def write_json(self, name: str, data: dict[str, Any]) -> None:
+        atomic_write_json(self.path / name, data)
 
 
 def best_document(
@@ -104,6 +149,7 @@ def best_document(
         strategy=config.strategy.name,
         selection=selection,
         predicted_latency_ms=winner["latency_ms"],
+        predicted_latencies_ms=winner.get("latencies_ms"),
         params_m=winner["params_m"],
         flops_m=winner["flops_m"],
         resolution=config.resolution,
@@ -119,12 +165,17 @@ def best_document(
 
 def plot_pareto(
     history: list[dict[str, Any]],
-    winner_arch: str,
+    winner_arch: str | list[str],
     proxies: tuple[str, ...],
     latency_limit_ms: float | None,
     path: Path,
+    *,
+    labels: list[str] | None = None,
+    limits: list[float] | None = None,
 ) -> None:
-    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner.
+    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner
+    (a family's winners, one per budget, each marked with its ``labels`` entry and its latency
+    budget among ``limits``).
 
     A proxy constant over the history (skip length on a space without cells) gets no panel."""
     import matplotlib
@@ -144,11 +195,18 @@ def plot_pareto(
                 front.append((lat, score))
                 best = score
         ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="tab:orange", label="Pareto front")
-        won = [p for p in pts if p[2] == winner_arch]
-        if won:
-            ax.scatter([won[0][0]], [won[0][1]], marker="*", s=250, color="tab:red", zorder=5, label="winner")
+        winners = [winner_arch] if isinstance(winner_arch, str) else winner_arch
+        names = labels or ["winner"] * len(winners)
+        for i, (arch, name) in enumerate(zip(winners, names, strict=True)):
+            won = [p for p in pts if p[2] == arch]
+            if won:
+                color = "tab:red" if len(winners) == 1 else plt.get_cmap("autumn")(i / max(1, len(winners) - 1))
+                ax.scatter([won[0][0]], [won[0][1]], marker="*", s=250, color=color, edgecolor="black",
+                           zorder=5, label=name if len(winners) > 1 else "winner")  # fmt: skip
         if latency_limit_ms is not None:
             ax.axvline(latency_limit_ms, color="grey", linestyle="--", label="latency target")
+        for limit in limits or []:
+            ax.axvline(limit, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("predicted latency (ms)")
         ax.set_ylabel(proxy)
         ax.set_title(f"{proxy} vs latency")

@@ -35,6 +35,9 @@ ALPHA = 1.0
 #: Data-free proxies computed for every screened candidate (cost: well under a millisecond each):
 #: SED is a feature; a fitness that reads one of them gets its exact value, not a prediction.
 SCREEN_PROXIES = ("sed", "skip_length")
+#: Proxies a fitness reads exactly rather than as a prediction: the screen's, and #Params
+#: (counted from the encoding; the hybrid winner rule's size term).
+EXACT_PROXIES = (*SCREEN_PROXIES, "params")
 
 
 class Surrogate:
@@ -64,7 +67,7 @@ class Surrogate:
         cached = self._features.get(text)
         if cached is None:
             arch = self.space.decode(text)
-            cheap = score_architecture(self.space, arch, list(SCREEN_PROXIES), seed=self.seed)
+            cheap = score_architecture(self.space, arch, list(EXACT_PROXIES), seed=self.seed)
             self._exact[text] = {p: float(v) for p, v in cheap.items()}
             extra = [float(cheap[p]) if math.isfinite(float(cheap[p])) else 0.0 for p in SCREEN_PROXIES]
             latency = math.log(latency_ms) if latency_ms is not None and latency_ms > 0 else 0.0
@@ -83,7 +86,7 @@ class Surrogate:
         scale[scale == 0] = 1.0
         z = (x - mean) / scale
         for proxy in proxies:
-            if proxy in SCREEN_PROXIES:
+            if proxy in EXACT_PROXIES:
                 continue  # computed exactly for every candidate
             y = np.array([float(s[proxy]) for s in scores], dtype=float)
             ok = np.isfinite(y)  # a dead network's -inf teaches nothing about the others
@@ -92,6 +95,10 @@ class Surrogate:
             model = Ridge(alpha=ALPHA).fit(z[ok], transform(y[ok], self.transforms.get(proxy, "identity")))
             self._models[proxy] = (model, mean, scale)
         return bool(self._models)
+
+    def covers(self, proxies: Sequence[str]) -> bool:
+        """True when the last fit can screen for ``proxies`` (a model for each one that is predicted)."""
+        return bool(self._models) and all(p in self._models or p in EXACT_PROXIES for p in proxies)
 
     def predict(self, texts: Sequence[str], latencies: Sequence[float | None]) -> list[dict[str, float]]:
         """Predicted scores of each fitted proxy on the proxies' own scale, and the exact screen proxies."""

@@ -117,6 +117,7 @@ def _head_spec(r: int, c: int, num_classes: int) -> BlockSpec:
 @SPACES.register("hybrid")
 class HybridSpace(SearchSpace[HybridArch]):
     name = "hybrid"
+    sequential_blocks = True
     description = "ESFormer-style CNN-Transformer space (IBN/ConvNeXt/Transformer layers), 224x224, ~0.6-6.5M params"
     default_resolution = 224
     default_num_classes = 1000

@@ -188,6 +188,7 @@ SED_RULES: SedRules = {"stem": _sed_stem, "cell": _sed_cell, "reduction": _sed_r
 @SPACES.register("nb201")
 class NB201Space(SearchSpace[NB201Arch]):
     name = "nb201"
+    sequential_blocks = True
     description = "NAS-Bench-201 cell space: 6 edges x 5 ops = 15,625 architectures (CIFAR, 32x32)"
     default_resolution = 32
     default_num_classes = 10

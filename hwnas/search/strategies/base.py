@@ -92,6 +92,10 @@ class Strategy(ABC):
     def proxies(self) -> tuple[str, ...]:
         """Every proxy a candidate is scored with (the union over phases and the winner rule)."""
 
+    def proxies_for(self, space: SearchSpace[Any]) -> tuple[str, ...]:
+        """The proxies a candidate of ``space`` is scored with (a rule may weigh them by space)."""
+        return self.proxies
+
     @abstractmethod
     def phases(self, space: SearchSpace[Any], evaluations: int) -> list[Phase]:
         """The phases in order, their budgets summing to ``evaluations`` (empty ones dropped)."""

@@ -8,15 +8,19 @@ by the winner rule (regularised evolution's random start); on NB201 none (it cos
 regret there, docs/search.md).
 
 The winner is not the last incumbent but the best of the *whole history* by a
-normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`): 0.5·z(ES) + z(log
-LogSynflow) + 0.25·z(skip length) + 0.25·z(budget use), each standardised over the
+normalised sum (:class:`~hwnas.search.fitness.ZScoreSum`), each term standardised over the
 random feasible sample the search starts from (over the evaluated candidates when there is
-none), so the topology signal (ES, strong within equal sizes), the size signal
-(LogSynflow), FreeREA's structural prior (long skips; constant, so silent, on spaces
-without cells) and the share of the budget a candidate spends (supplied by the engine)
-all count. Every child is the best of ``screen`` (16) bred ones as a surrogate predicts
-(:mod:`hwnas.search.surrogate`). The evidence for the rule, its weights and the screen is
-in docs/search.md.
+none). Its size term depends on the space. On a cell space (nb201, no size genes):
+0.5·z(ES) + z(log LogSynflow) + 0.25·z(skip length) + 0.25·z(budget use), weights chosen on
+the NB201 dev regret grid, where #Params as the size term cost regret. On a space whose
+widths and depths vary (hybrid): z(log #Params) + 0.25·z(ES) + 0.25·z(budget use): on
+networks of free width and depth #Params is the size signal to beat (it ranks the hybrid
+references best, and the real ImageNet networks of issue 23), and LogSynflow adds nothing to
+it there; ES adds the topology. So the topology signal, the size signal, FreeREA's structural
+prior (long skips; constant, so silent, on spaces without cells) and the share of the budget a
+candidate spends (supplied by the engine) all count. Every child is the best of ``screen``
+(16) bred ones as a surrogate predicts (:mod:`hwnas.search.surrogate`). The evidence for the
+rule, its weights and the screen is in docs/search.md.
 
 On a space without size genes (nb201) there is nothing for a size phase to hold
 fixed, so the cycle becomes a *topology* phase ranked by ES and a *joint* phase
@@ -38,10 +42,16 @@ from hwnas.search.strategies import STRATEGIES
 from hwnas.search.strategies.base import Phase, Strategy, has_size_genes, split_budget
 from hwnas.spaces.base import SearchSpace
 
-#: Weights of the winner rule, chosen on the NB201 dev regret grid (docs/search.md).
+#: Weights of the winner rule on a cell space, chosen on the NB201 dev regret grid (docs/search.md).
 DEFAULT_TOPOLOGY_WEIGHT = 0.5
 DEFAULT_SKIP_WEIGHT = 0.25
 DEFAULT_BUDGET_WEIGHT = 0.25
+#: The rule's default weights, (topology proxy, size proxy, #Params, skip length, budget use), by
+#: space. With size genes, #Params is the size term and ES counts a quarter: this ranks the hybrid
+#: references above #Params alone, where LogSynflow or budget use added to it rank them lower
+#: (docs/search.md); skip length is constant there.
+CELL_SPACE_WEIGHTS = (DEFAULT_TOPOLOGY_WEIGHT, 1.0, 0.0, DEFAULT_SKIP_WEIGHT, DEFAULT_BUDGET_WEIGHT)
+SIZED_SPACE_WEIGHTS = (0.25, 0.0, 1.0, 0.0, 0.0)
 #: Children bred per child scored, the surrogate keeping the best (docs/search.md, issue 22).
 DEFAULT_SCREEN = 16
 #: A screening search on a space without size genes starts from twice the population of random
@@ -58,9 +68,11 @@ class Cyclic(Strategy):
     topology_proxy: str = "es"
     size_proxy: str = "logsynflow"
     cycles: int = 3
-    topology_weight: float = DEFAULT_TOPOLOGY_WEIGHT
-    skip_weight: float = DEFAULT_SKIP_WEIGHT
-    budget_weight: float = DEFAULT_BUDGET_WEIGHT
+    topology_weight: float | None = None
+    size_weight: float | None = None
+    params_weight: float | None = None
+    skip_weight: float | None = None
+    budget_weight: float | None = None
     initial_samples: int | None = None
     screen: int = DEFAULT_SCREEN
 
@@ -73,27 +85,44 @@ class Cyclic(Strategy):
             raise UsageError(f"--initial-samples must be a whole number >= 0, got {self.initial_samples!r}")
         for option, value in (
             ("topology-weight", self.topology_weight),
+            ("size-weight", self.size_weight),
+            ("params-weight", self.params_weight),
             ("skip-weight", self.skip_weight),
             ("budget-weight", self.budget_weight),
         ):
+            if value is None:
+                continue
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise UsageError(f"--{option} must be a finite number >= 0, got {value!r}")
 
     @property
     def proxies(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((self.topology_proxy, self.size_proxy, *self.winner_rule.proxies)))
+        """The proxies on a cell space (:meth:`proxies_for` gives any space's)."""
+        return tuple(dict.fromkeys((self.topology_proxy, self.size_proxy, *self._rule(CELL_SPACE_WEIGHTS).proxies)))
 
-    @property
-    def winner_rule(self) -> Fitness:
+    def proxies_for(self, space: SearchSpace[Any]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.topology_proxy, self.size_proxy, *self.winner_rule(space).proxies)))
+
+    def winner_rule(self, space: SearchSpace[Any]) -> Fitness:
+        """The rule that picks the winner; its size term depends on whether ``space`` has size genes."""
+        return self._rule(SIZED_SPACE_WEIGHTS if has_size_genes(space) else CELL_SPACE_WEIGHTS)
+
+    def _rule(self, defaults: tuple[float, float, float, float, float]) -> Fitness:
         if self.topology_proxy == self.size_proxy:
             return ProxyFitness(self.size_proxy)
+        given = (self.topology_weight, self.size_weight, self.params_weight, self.skip_weight, self.budget_weight)
+        topology, size, params, skip, budget = (
+            float(d if g is None else g) for g, d in zip(given, defaults, strict=True)
+        )
+        terms = [
+            (self.topology_proxy, topology, "identity"),
+            (self.size_proxy, size, "signed_log"),
+            ("params", params, "signed_log"),
+            ("skip_length", skip, "identity"),
+            (BUDGET_USE, budget, "identity"),
+        ]
         return ZScoreSum(
-            (
-                (self.topology_proxy, float(self.topology_weight), "identity"),
-                (self.size_proxy, 1.0, "signed_log"),
-                ("skip_length", float(self.skip_weight), "identity"),
-                (BUDGET_USE, float(self.budget_weight), "identity"),
-            )
+            tuple((name, weight, kind) for name, weight, kind in terms if weight > 0 or name == self.topology_proxy)
         )
 
     def initial_sample_count(self, space: SearchSpace[Any], evaluations: int | None = None) -> int:
@@ -120,16 +149,16 @@ class Cyclic(Strategy):
         if has_size_genes(space):
             second = ("size", "size", ProxyFitness(self.size_proxy))
         else:
-            second = ("joint", "topology", self.winner_rule)
+            second = ("joint", "topology", self.winner_rule(space))
         kinds = []
         for cycle in range(self.cycles):
             kinds.append(("topology", cycle, "topology", topology))
             kinds.append((second[0], cycle, second[1], second[2]))
         budgets = split_budget(evaluations, len(kinds))
-        start = [Phase("initial", 0, "sample", self.winner_rule, initial)] if initial else []
+        start = [Phase("initial", 0, "sample", self.winner_rule(space), initial)] if initial else []
         return start + [
             Phase(name, cycle, op, fit, b) for (name, cycle, op, fit), b in zip(kinds, budgets, strict=True) if b > 0
         ]
 
     def winner_fitness(self, space: SearchSpace[Any]) -> Fitness:
-        return self.winner_rule
+        return self.winner_rule(space)
