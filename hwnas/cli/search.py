@@ -26,6 +26,7 @@ from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
 from hwnas.search import SearchConfig, Strategy, make_strategy, run_search
 from hwnas.search.config import MAX_EVALUATIONS
+from hwnas.search.family import FAMILY_COST
 from hwnas.search.run import run_family
 from hwnas.search.strategies import DEFAULT_STRATEGY
 from hwnas.search.targets import load_search_source, search_targets
@@ -134,7 +135,12 @@ def search(
         ),
     ] = None,
     evaluations: Annotated[
-        int | None, typer.Option("--evaluations", "-n", help="Proxy evaluations (unique architectures scored).")
+        int | None,
+        typer.Option(
+            "--evaluations",
+            "-n",
+            help="Proxy evaluations (unique architectures scored; default 500, a family's 750 in all).",
+        ),
     ] = None,
     budget_s: Annotated[
         float | None, typer.Option("--budget-s", help="Stop after this many seconds of search.")
@@ -212,7 +218,7 @@ def search(
         space=space,
         constraints=constraints,
         strategy=chosen,
-        evaluations=evaluations if evaluations is not None else (MAX_EVALUATIONS if budget_s else 500),
+        evaluations=evaluations if evaluations is not None else default_evaluations(family, budget_s),
         seed=seed,
         resolution=resolution,
         proxy_resolution=proxy_resolution,
@@ -268,6 +274,18 @@ def search(
         _print_family(result)
     else:
         _print_summary(result)
+
+
+#: Proxy evaluations of a search when --evaluations is not given.
+DEFAULT_EVALUATIONS = 500
+
+
+def default_evaluations(family: Any, budget_s: float | None) -> int:
+    """A single search's 500; a family's 1.5 times that, shared by all its members (docs/search.md:
+    each member then matches its single-budget twin on the NB201 dev grid)."""
+    if budget_s:
+        return MAX_EVALUATIONS
+    return round(FAMILY_COST * DEFAULT_EVALUATIONS) if family is not None else DEFAULT_EVALUATIONS
 
 
 def build_strategy(name: str | None, **options: object) -> Strategy:

@@ -24,6 +24,8 @@ KINDS = {
 }
 #: Members a family may have: each adds a population and its phases to the search.
 MAX_MEMBERS = 16
+#: A family's default evaluations, as a multiple of one search's: what the whole family costs.
+FAMILY_COST = 1.5
 
 
 @dataclass(frozen=True)
