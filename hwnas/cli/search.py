@@ -19,13 +19,14 @@ from hwnas.cli.options import (
     SeedOpt,
     SpaceOpt,
     TaskBatchOpt,
+    ThreadsOpt,
     check_resolution,
 )
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
 from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
-from hwnas.search.config import MAX_EVALUATIONS
+from hwnas.search.config import DEFAULT_PARALLEL, MAX_EVALUATIONS
 from hwnas.search.strategies import DEFAULT_STRATEGY
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
@@ -116,6 +117,14 @@ def search(
             "promising (1: no screening; default: the strategy's).",
         ),
     ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel",
+            help="Children bred per step and scored together: how many CPUs a step can use. Part of the result "
+            "(the same K gives the same result on any executor and worker count); default 4, see docs/scale.md.",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")
@@ -123,6 +132,7 @@ def search(
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     batch: TaskBatchOpt = None,
+    threads: ThreadsOpt = 1,
     resolution: ResolutionOpt = None,
     proxy_resolution: Annotated[
         int | None,
@@ -172,6 +182,7 @@ def search(
         constraints=constraints,
         strategy=chosen,
         evaluations=evaluations if evaluations is not None else (MAX_EVALUATIONS if budget_s else 500),
+        parallel=parallel if parallel is not None else DEFAULT_PARALLEL,
         seed=seed,
         resolution=resolution,
         proxy_resolution=proxy_resolution,
@@ -179,7 +190,7 @@ def search(
     _check_proxies(config)
     from hwnas.executors import check_executor, make_executor
 
-    check_executor(executor, workers=workers, address=ray_address, batch=batch)  # before the probe's timing
+    check_executor(executor, workers=workers, address=ray_address, batch=batch, threads=threads)  # before the probe
     source = load_latency_source(
         space=search_space,
         device=device,
@@ -188,7 +199,7 @@ def search(
         resolution=resolution,
         probe=not no_probe,  # before the search: a local device's table is re-timed on a few blocks
     )
-    runner = make_executor(executor, workers=workers, address=ray_address, batch=batch)  # the run closes it
+    runner = make_executor(executor, workers=workers, address=ray_address, batch=batch, threads=threads)
     total = config.evaluations if budget_s is None else None
     with (
         runner,

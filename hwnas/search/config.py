@@ -18,6 +18,12 @@ from hwnas.spaces import get_space
 from hwnas.spaces.base import SearchSpace
 
 MAX_EVALUATIONS = 10**9
+#: Children bred per step and scored together when --parallel is not given (docs/scale.md: the regret evidence).
+DEFAULT_PARALLEL = 4
+#: Largest --parallel accepted: far above any cluster a search step could keep busy.
+MAX_PARALLEL = 1024
+#: Config keys renamed since older checkpoints were written (old -> new), so those still load and resume.
+_RENAMED = {"batch": "parallel"}
 
 
 def _default_strategy() -> Strategy:
@@ -28,6 +34,10 @@ def _default_strategy() -> Strategy:
 class SearchConfig:
     """Everything that determines a search's result (saved in the checkpoint and best.json).
 
+    ``parallel`` is the number of children a step breeds and scores together (``--parallel``):
+    it shapes the search's trajectory, so it is part of the result; the executor and its
+    workers are not.
+
     ``proxy_resolution`` None means the space's own choice
     (:attr:`~hwnas.spaces.base.SearchSpace.proxy_resolution`), filled in here so the
     CLI and the Python API run the same search and the checkpoint records it.
@@ -37,7 +47,7 @@ class SearchConfig:
     constraints: Constraints
     strategy: Strategy = field(default_factory=_default_strategy)
     evaluations: int = 500
-    batch: int = 4
+    parallel: int = DEFAULT_PARALLEL
     seed: int = 0
     resolution: int | None = None
     proxy_resolution: int | None = None
@@ -46,12 +56,17 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, Strategy):
             raise UsageError(f"strategy must be a Strategy object (hwnas.search.strategies), got {self.strategy!r}")
-        for name in ("evaluations", "batch"):
+        for name, top in (("evaluations", MAX_EVALUATIONS), ("parallel", MAX_PARALLEL)):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_EVALUATIONS:
-                raise UsageError(f"--{name} must be a whole number from 1 to {MAX_EVALUATIONS}, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+                raise UsageError(f"--{name} must be a whole number from 1 to {top}, got {value!r}")
         if self.proxy_resolution is None:
             object.__setattr__(self, "proxy_resolution", get_space(self.space).proxy_resolution)
+
+    @property
+    def batch(self) -> int:
+        """The former name of :attr:`parallel` (read-only)."""
+        return self.parallel
 
     @property
     def scored_proxies(self) -> tuple[str, ...]:
@@ -65,6 +80,7 @@ class SearchConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchConfig:
+        data = upgrade_config_json(data)
         return cls(
             **{
                 **data,
@@ -72,6 +88,11 @@ class SearchConfig:
                 "strategy": strategy_from_json(data["strategy"]),
             }
         )
+
+
+def upgrade_config_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved config under today's key names (an older checkpoint's ``batch`` is ``parallel``)."""
+    return {_RENAMED.get(key, key): value for key, value in data.items()}
 
 
 def plan_phases(config: SearchConfig, space: SearchSpace[Any]) -> list[Phase]:

@@ -6,8 +6,9 @@ phases and never branches on a strategy's name.
 
 Every candidate is checked against the constraints *before* it is scored;
 infeasible ones (and those of unknown latency, counted apart) are never scored or
-reported. A step breeds a fixed number of children (``batch``), so the executor
-(local processes or a Ray cluster) and its number of workers never change the result. State after each step is a JSON
+reported. A step breeds a fixed number of children (``config.parallel``, from the driver's
+seeded RNG) and scores them together, so the executor (local processes or a Ray cluster)
+and its number of workers never change the result. State after each step is a JSON
 checkpoint: resuming replays nothing and ends where an uninterrupted run ends.
 """
 
@@ -104,7 +105,7 @@ class SearchEngine:
         if st.incumbent is None and phase.operator != "sample":
             st.incumbent = self._random_feasible(rng)
         population = self._population()
-        wanted = min(self.config.batch, max(1, phase.budget - st.phase_evaluations))
+        wanted = min(self.config.parallel, max(1, phase.budget - st.phase_evaluations))
         # the population is fixed while a step breeds, so its fitness is computed once per step
         fitness = phase.fitness.values(self._fitness_inputs(population.members))
         self._screening = self._fit_surrogate(phase)

@@ -18,7 +18,7 @@ from hwnas import __version__
 from hwnas.errors import UsageError
 from hwnas.io import atomic_path, atomic_write_json, atomic_write_text, read_json
 from hwnas.records import BestRecord
-from hwnas.search.config import SearchConfig, SearchState
+from hwnas.search.config import SearchConfig, SearchState, upgrade_config_json
 
 CHECKPOINT_VERSION = 2  # 2: strategies as objects, populations of encodings
 
@@ -66,7 +66,7 @@ class RunDir:
             raise UsageError(damaged)
         if data.get("version") != CHECKPOINT_VERSION:
             raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
-        saved = data["config"]
+        saved = upgrade_config_json(data["config"])
         current = config.to_json()
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         if changed:

@@ -178,3 +178,25 @@ def test_bulk_scoring_and_bench_proxies_on_ray_equal_local(ray_cluster, nb201_de
         return [(p["name"], p["spearman"], p["kendall"]) for p in report["proxies"]]
 
     assert judged("bench-ray") == judged("bench-local")
+
+
+def test_a_given_parallel_k_on_ray_equals_local_with_two_workers(ray_cluster, tmp_path: Path) -> None:
+    """--parallel 8: 8 children per step spread over both nodes; the result is the local one, byte for byte."""
+    ray = tmp_path / "ray"
+    proc = hwnas(search_args(ray, "--parallel", "8", "--executor", "ray", "--ray-address", ray_cluster.address),
+                 ray_cluster.driver_env())  # fmt: skip
+    local = tmp_path / "local"
+    assert main(search_args(local, "--parallel", "8", "--workers", "2")) == 0
+    code, err = finish(proc)
+    assert code == 0, err
+    assert result(ray) == result(local)
+    assert json.loads((ray / "best.json").read_text())["config"]["parallel"] == 8
+
+
+def test_more_threads_than_a_node_has_cpus_is_one_line_not_a_hang(ray_cluster, capsys, tmp_path: Path) -> None:
+    args = search_args(tmp_path / "run", "--executor", "ray", "--ray-address", ray_cluster.address, "--threads", "2")
+    proc = hwnas(args, ray_cluster.driver_env())
+    code, err = finish(proc, timeout=60)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert lines[0].startswith("error: --threads 2: a task holds that many CPUs, and the largest node"), err

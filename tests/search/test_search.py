@@ -138,6 +138,41 @@ def test_same_seed_same_result_and_workers_do_not_matter(tmp_path, dev_table) ->
     assert best("d", 2) != first
 
 
+def test_a_given_parallel_k_gives_the_same_result_on_any_number_of_workers(tmp_path, dev_table) -> None:
+    """K children per step are bred in the driver and scored together: K shapes the result, workers never do."""
+
+    def run(out: str, parallel: int, workers: int) -> tuple[str, dict]:
+        config = SearchConfig(
+            space="nb201",
+            constraints=Constraints(latency_ms=10.66),
+            evaluations=40,
+            parallel=parallel,
+            seed=1,
+            strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"),
+        )
+        result = run_search(config, dev_table, tmp_path / out, workers=workers)
+        return (tmp_path / out / "best.json").read_text() + (tmp_path / out / "history.jsonl").read_text(), result
+
+    sixteen, result = run("a", 16, workers=1)
+    assert result["best"]["config"]["parallel"] == 16
+    assert run("b", 16, workers=2)[0] == sixteen
+    assert run("c", 4, workers=1)[0] != sixteen
+
+
+def test_an_older_checkpoint_with_batch_still_resumes(tmp_path, capsys) -> None:
+    """Runs saved before the step size was named ``parallel`` (it was ``batch``) load and resume."""
+    out = tmp_path / "run"
+    assert main(nb201_args(out, "-n", "8", "--json")) == 0
+    capsys.readouterr()
+    checkpoint = json.loads((out / "checkpoint.json").read_text())
+    checkpoint["config"]["batch"] = checkpoint["config"].pop("parallel")
+    (out / "checkpoint.json").write_text(json.dumps(checkpoint))
+    assert SearchConfig.from_json(checkpoint["config"]).parallel == 4
+    assert main(nb201_args(out, "-n", "8", "--resume", "--json")) == 0
+    assert main(nb201_args(out, "-n", "8", "--parallel", "8", "--resume")) == 2
+    assert "other settings (parallel)" in capsys.readouterr().err
+
+
 def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(nb201_args(out, "-n", "8", "--json")) == 0
