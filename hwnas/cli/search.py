@@ -26,7 +26,8 @@ from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
 from hwnas.search import Constraints, SearchConfig, Strategy, make_strategy, run_search
-from hwnas.search.config import DEFAULT_PARALLEL, MAX_EVALUATIONS
+from hwnas.search.config import CLUSTER_PARALLEL, DEFAULT_PARALLEL, MAX_EVALUATIONS, default_parallel
+from hwnas.search.rundir import RunDir
 from hwnas.search.strategies import DEFAULT_STRATEGY
 from hwnas.spaces import DEFAULT_SPACE, get_space
 
@@ -122,7 +123,9 @@ def search(
         typer.Option(
             "--parallel",
             help="Children bred per step and scored together: how many CPUs a step can use. Part of the result "
-            "(the same K gives the same result on any executor and worker count); default 4, see docs/scale.md.",
+            "(the same K gives the same result on any executor and worker count); default "
+            f"{DEFAULT_PARALLEL}, {CLUSTER_PARALLEL} with --executor ray, a resumed run's own with --resume "
+            "(docs/scale.md).",
         ),
     ] = None,
     seed: SeedOpt = 0,
@@ -182,7 +185,7 @@ def search(
         constraints=constraints,
         strategy=chosen,
         evaluations=evaluations if evaluations is not None else (MAX_EVALUATIONS if budget_s else 500),
-        parallel=parallel if parallel is not None else DEFAULT_PARALLEL,
+        parallel=parallel if parallel is not None else _default_parallel(executor, out, resume),
         seed=seed,
         resolution=resolution,
         proxy_resolution=proxy_resolution,
@@ -239,6 +242,16 @@ def search(
         emit_json(result)
         return
     _print_summary(result)
+
+
+def _default_parallel(executor: str, out: Path, resume: bool) -> int:
+    chosen = default_parallel(executor, RunDir(out).saved_config() if resume else None)
+    if not resume and chosen != DEFAULT_PARALLEL:
+        stderr.print(
+            f"--executor {executor}: {chosen} children per step (--parallel {chosen}); "
+            f"--parallel {DEFAULT_PARALLEL} gives the local executor's result"
+        )
+    return chosen
 
 
 def build_strategy(name: str | None, **options: object) -> Strategy:

@@ -20,6 +20,9 @@ from hwnas.spaces.base import SearchSpace
 MAX_EVALUATIONS = 10**9
 #: Children bred per step and scored together when --parallel is not given (docs/scale.md: the regret evidence).
 DEFAULT_PARALLEL = 4
+#: Children per step when a cluster scores (--executor ray) and --parallel is not given: the largest K
+#: whose regret stayed at 4's level, so a step can keep that many CPUs busy (docs/scale.md).
+CLUSTER_PARALLEL = 16
 #: Largest --parallel accepted: far above any cluster a search step could keep busy.
 MAX_PARALLEL = 1024
 #: Config keys renamed since older checkpoints were written (old -> new), so those still load and resume.
@@ -93,6 +96,14 @@ class SearchConfig:
 def upgrade_config_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """A saved config under today's key names (an older checkpoint's ``batch`` is ``parallel``)."""
     return {_RENAMED.get(key, key): value for key, value in data.items()}
+
+
+def default_parallel(executor: str, saved: Mapping[str, Any] | None = None) -> int:
+    """K when --parallel is not given: a resumed run's own (``saved``: its config), so it resumes on
+    any executor; else DEFAULT_PARALLEL on this machine and CLUSTER_PARALLEL on a Ray cluster."""
+    if saved is not None and isinstance(saved.get("parallel"), int):
+        return int(saved["parallel"])
+    return CLUSTER_PARALLEL if executor == "ray" else DEFAULT_PARALLEL
 
 
 def plan_phases(config: SearchConfig, space: SearchSpace[Any]) -> list[Phase]:

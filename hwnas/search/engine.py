@@ -237,7 +237,9 @@ class SearchEngine:
         st = self.state
         if phase.operator == "sample":
             return self._random_feasible(rng)
-        seeding = len(population) + slot < population.size
+        # the first children of a phase are mutations of the incumbent; so is every child of a phase's
+        # first step (its population is empty until the step's children are scored, even when K > size)
+        seeding = len(population) + slot < population.size or len(population) == 0
         if seeding and len(population) == 0 and slot == 0:
             return st.incumbent  # every phase starts from the incumbent (already scored or scored now)
         if not self._screening:

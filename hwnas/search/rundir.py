@@ -34,6 +34,16 @@ class RunDir:
     def has_checkpoint(self) -> bool:
         return self.checkpoint.exists()
 
+    def saved_config(self) -> dict[str, Any] | None:
+        """The checkpoint's config as saved (today's key names), or None when there is none readable;
+        :meth:`load_checkpoint` says what is wrong with a damaged one."""
+        try:
+            data = read_json(self.checkpoint)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        config = data.get("config") if isinstance(data, dict) else None
+        return upgrade_config_json(config) if isinstance(config, dict) else None
+
     def save_checkpoint(self, config: SearchConfig, state: SearchState) -> None:
         atomic_write_text(
             self.checkpoint,

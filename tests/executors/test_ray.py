@@ -26,10 +26,11 @@ NB201_LATENCY_CSV = nb201_latency_csv()
 EVALUATIONS = "60"
 
 
-def search_args(out: Path, *extra: str) -> list[str]:
+def search_args(out: Path, *extra: str, parallel: str = "4") -> list[str]:
+    """A search with an explicit --parallel (the default differs between executors: docs/scale.md)."""
     return [
         "search", "--space", "nb201", "--latency-table", str(NB201_LATENCY_CSV),
-        "--latency-column", "pixel3_latency_ms",
+        "--latency-column", "pixel3_latency_ms", "--parallel", parallel,
         "--latency-ms", "10.66", "-n", EVALUATIONS, "--seed", "3", "--out", str(out), *extra,
     ]  # fmt: skip
 
@@ -183,10 +184,10 @@ def test_bulk_scoring_and_bench_proxies_on_ray_equal_local(ray_cluster, nb201_de
 def test_a_given_parallel_k_on_ray_equals_local_with_two_workers(ray_cluster, tmp_path: Path) -> None:
     """--parallel 8: 8 children per step spread over both nodes; the result is the local one, byte for byte."""
     ray = tmp_path / "ray"
-    proc = hwnas(search_args(ray, "--parallel", "8", "--executor", "ray", "--ray-address", ray_cluster.address),
+    proc = hwnas(search_args(ray, "--executor", "ray", "--ray-address", ray_cluster.address, parallel="8"),
                  ray_cluster.driver_env())  # fmt: skip
     local = tmp_path / "local"
-    assert main(search_args(local, "--parallel", "8", "--workers", "2")) == 0
+    assert main(search_args(local, "--workers", "2", parallel="8")) == 0
     code, err = finish(proc)
     assert code == 0, err
     assert result(ray) == result(local)

@@ -15,6 +15,7 @@ from dev_data import nb201_latency_csv
 
 from hwnas.cli.main import main
 from hwnas.search import Constraints, SearchConfig, make_strategy, plan_phases, run_search
+from hwnas.search.config import CLUSTER_PARALLEL, DEFAULT_PARALLEL, default_parallel
 from hwnas.spaces import get_space
 
 NB201_DEV_CSV = nb201_latency_csv()  # the dev CSV, or a synthetic latency table without ../shared
@@ -157,6 +158,8 @@ def test_a_given_parallel_k_gives_the_same_result_on_any_number_of_workers(tmp_p
     assert result["best"]["config"]["parallel"] == 16
     assert run("b", 16, workers=2)[0] == sixteen
     assert run("c", 4, workers=1)[0] != sixteen
+    # K above the population (25): a phase's first step breeds every child from the incumbent
+    assert run("d", 32, workers=1)[1]["run"]["evaluations"] == 40
 
 
 def test_an_older_checkpoint_with_batch_still_resumes(tmp_path, capsys) -> None:
@@ -171,6 +174,17 @@ def test_an_older_checkpoint_with_batch_still_resumes(tmp_path, capsys) -> None:
     assert main(nb201_args(out, "-n", "8", "--resume", "--json")) == 0
     assert main(nb201_args(out, "-n", "8", "--parallel", "8", "--resume")) == 2
     assert "other settings (parallel)" in capsys.readouterr().err
+
+
+def test_parallel_defaults_by_executor_and_a_resumed_run_keeps_its_own(tmp_path, capsys) -> None:
+    assert default_parallel("local") == DEFAULT_PARALLEL == 4
+    assert default_parallel("ray") == CLUSTER_PARALLEL
+    assert default_parallel("ray", {"parallel": 8}) == default_parallel("local", {"parallel": 8}) == 8
+    out = tmp_path / "run"
+    assert main(nb201_args(out, "-n", "8", "--parallel", "8", "--json")) == 0
+    capsys.readouterr()
+    assert main(nb201_args(out, "-n", "8", "--resume", "--json")) == 0  # no --parallel: the run's own 8
+    assert json.loads((out / "best.json").read_text())["config"]["parallel"] == 8
 
 
 def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys) -> None:
