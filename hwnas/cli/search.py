@@ -203,6 +203,11 @@ def search(
         probe=not no_probe,  # before the search: a local device's table is re-timed on a few blocks
     )
     runner = make_executor(executor, workers=workers, address=ray_address, batch=batch, threads=threads)
+    if parallel is None and not resume and config.parallel != DEFAULT_PARALLEL:
+        stderr.print(  # once the cluster answers: no note before an error
+            f"--executor {executor}: {config.parallel} children per step (--parallel {config.parallel}); "
+            f"--parallel {DEFAULT_PARALLEL} gives the local executor's result"
+        )
     total = config.evaluations if budget_s is None else None
     with (
         runner,
@@ -245,13 +250,7 @@ def search(
 
 
 def _default_parallel(executor: str, out: Path, resume: bool) -> int:
-    chosen = default_parallel(executor, RunDir(out).saved_config() if resume else None)
-    if not resume and chosen != DEFAULT_PARALLEL:
-        stderr.print(
-            f"--executor {executor}: {chosen} children per step (--parallel {chosen}); "
-            f"--parallel {DEFAULT_PARALLEL} gives the local executor's result"
-        )
-    return chosen
+    return default_parallel(executor, RunDir(out).saved_config() if resume else None)
 
 
 def build_strategy(name: str | None, **options: object) -> Strategy:
