@@ -22,7 +22,7 @@ MAX_EVALUATIONS = 10**9
 DEFAULT_PARALLEL = 4
 #: Children per step when a cluster scores (--executor ray) and --parallel is not given: the largest K
 #: whose regret stayed at 4's level, so a step can keep that many CPUs busy (docs/scale.md).
-CLUSTER_PARALLEL = 8
+CLUSTER_PARALLEL = 16
 #: Largest --parallel accepted: far above any cluster a search step could keep busy.
 MAX_PARALLEL = 1024
 #: Config keys renamed since older checkpoints were written (old -> new), so those still load and resume.
