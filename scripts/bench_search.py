@@ -116,6 +116,9 @@ def main() -> int:
         default=Path("runs/dev/scores.csv"),
         help="a `hwnas score` table (seed 0) of the dev archs; missing values are scored",
     )
+    parser.add_argument(
+        "--parallel", default="4", help="comma-separated children per step (K) to run every strategy at, e.g. 4,8,16"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the tables")
     args = parser.parse_args()
 
@@ -124,8 +127,13 @@ def main() -> int:
     space = get_space("nb201")
     rows = list(csv.DictReader(args.csv.open()))
     accuracy = {r["arch_str"]: float(r[args.accuracy_column]) for r in rows}
-    strategies = [(text, parse_strategy(text)) for text in args.strategies.split(",")]
-    proxies = sorted({p for _, s in strategies for p in s.proxies})
+    ks = [int(k) for k in args.parallel.split(",")]
+    strategies = [
+        (text if len(ks) == 1 else f"{text} K={k}", parse_strategy(text), k)
+        for text in args.strategies.split(",")
+        for k in ks
+    ]
+    proxies = sorted({p for _, s, _ in strategies for p in s.proxies})
     table: dict[str, dict[str, float]] = {}
     if args.scores.exists():
         _, by_arch = read_table(args.scores)
@@ -155,7 +163,7 @@ def main() -> int:
 
     results = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    for text, strategy in strategies:
+    for text, strategy, parallel in strategies:
         per_budget = []
         for budget in budgets:
             regrets, walls, feasible_ok = [], [], True
@@ -165,6 +173,7 @@ def main() -> int:
                     constraints=Constraints(latency_ms=budget["latency_ms"]),
                     strategy=strategy,
                     evaluations=args.evaluations,
+                    parallel=parallel,
                     seed=seed,
                 )
                 with tempfile.TemporaryDirectory() as tmp:
@@ -203,6 +212,7 @@ def main() -> int:
         results.append(
             {
                 "strategy": text,
+                "parallel": parallel,
                 "config": strategy.to_json(),
                 "budgets": per_budget,
                 "grid_mean_regret": statistics.mean(b["mean_regret"] for b in per_budget),

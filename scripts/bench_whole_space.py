@@ -89,7 +89,12 @@ def rule_values(strategy: Strategy, budget: dict[str, Any], table: dict[str, dic
 
 
 def run_one(
-    strategy: Strategy, budget: dict[str, Any], table: dict[str, dict[str, float]], seed: int, evaluations: int
+    strategy: Strategy,
+    budget: dict[str, Any],
+    table: dict[str, dict[str, float]],
+    seed: int,
+    evaluations: int,
+    parallel: int = 4,
 ) -> tuple[str, float, set[str]]:
     """(winner, wall seconds without proxy time, the archs it scored) of one search on looked-up scores."""
     space = get_space("nb201")
@@ -99,6 +104,7 @@ def run_one(
         constraints=Constraints(latency_ms=budget["limit"]),
         strategy=strategy,
         evaluations=evaluations,
+        parallel=parallel,
         seed=seed,
     )
     engine = SearchEngine(config, source, scorer=TableScorer(table, strategy.proxies))
@@ -117,6 +123,7 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--evaluations", type=int, default=300)
     parser.add_argument("--strategies", default="cyclic", help="comma-separated, as scripts/bench_search.py")
+    parser.add_argument("--parallel", default="4", help="comma-separated children per step (K), e.g. 4,8,16")
     parser.add_argument("--kinds", default="", help="only these constraint kinds (comma-separated prefixes)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -136,11 +143,16 @@ def main() -> int:
     if args.kinds:
         costs = {k: v for k, v in costs.items() if any(k.startswith(p) for p in args.kinds.split(","))}
     budgets = budgets_of(costs, [float(q) for q in args.quantiles.split(",")])
-    strategies = [(text, parse_strategy(text)) for text in args.strategies.split(",")]
+    ks = [int(k) for k in args.parallel.split(",")]
+    strategies = [
+        (text if len(ks) == 1 else f"{text} K={k}", parse_strategy(text), k)
+        for text in args.strategies.split(",")
+        for k in ks
+    ]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
 
     results = []
-    for text, strategy in strategies:
+    for text, strategy, parallel in strategies:
         per_budget = []
         for budget in budgets:
             values = rule_values(strategy, budget, table)
@@ -148,7 +160,7 @@ def main() -> int:
             sd = float(np.std(list(values.values()))) or 1.0
             regrets, hits, seen, walls = [], 0, 0, []
             for seed in seeds:
-                winner, wall, scored = run_one(strategy, budget, table, seed, args.evaluations)
+                winner, wall, scored = run_one(strategy, budget, table, seed, args.evaluations, parallel)
                 regrets.append((values[pick] - values[winner]) / sd)
                 hits += winner == pick
                 seen += pick in scored  # scored but not chosen: the history's scale, not exploration

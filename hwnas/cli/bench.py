@@ -120,7 +120,7 @@ def bench_proxies(
     check_positive("--threads", threads)
     from hwnas.executors import check_executor
 
-    check_executor(executor, address=ray_address, batch=batch)
+    check_executor(executor, address=ray_address, batch=batch, threads=threads)
     entries = split_names(proxies)
     rule = make_strategy("cyclic").winner_fitness(get_space(space)) if RULE in entries else None
     bases, fusions = parse_entries([e for e in entries if e != RULE])

@@ -75,3 +75,12 @@ TaskBatchOpt = Annotated[
         "per-task overhead, docs/scale.md). Results do not depend on it.",
     ),
 ]
+ThreadsOpt = Annotated[
+    int,
+    typer.Option(
+        "--threads",
+        help="Torch intra-op threads per scoring process or Ray task (a task holds as many CPUs). Proxy "
+        "networks are small: one thread per process is fastest on a shared machine (more threads "
+        "oversubscribe the cores); raise it for big nets. Results do not depend on it.",
+    ),
+]

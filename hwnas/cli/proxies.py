@@ -30,6 +30,7 @@ from hwnas.cli.options import (
     SeedOpt,
     SpaceOpt,
     TaskBatchOpt,
+    ThreadsOpt,
 )
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.errors import UsageError
@@ -59,14 +60,6 @@ DataOpt = Annotated[
         "--data",
         help="Labelled images for revisit (and optionally the gradient baselines): an image-folder "
         "directory (one sub-folder per class) or an .npz with `images` and `labels`.",
-    ),
-]
-ThreadsOpt = Annotated[
-    int,
-    typer.Option(
-        "--threads",
-        help="Torch intra-op threads. Proxy networks are small: one thread per process is "
-        "fastest on a shared machine (more threads oversubscribe the cores); raise it for big nets.",
     ),
 ]
 JSON_PROXY_LIST = ", ".join(proxy_names())
@@ -130,12 +123,12 @@ def run_scoring(
     batch: int | None = None,
 ) -> ScoreRun:
     """Score into ``out`` on the chosen executor (local: this process with ``threads`` threads;
-    ray: tasks of ``batch`` architectures, one thread each)."""
+    ray: tasks of ``batch`` architectures, ``threads`` threads and CPUs each)."""
     import torch
 
     from hwnas.executors import check_executor, make_executor
 
-    check_executor(executor, address=ray_address, batch=batch)
+    check_executor(executor, address=ray_address, batch=batch, threads=threads)
     torch.set_num_threads(threads)
     search_space = get_space(space_name)
     resolve_proxies(proxies, has_data=data_path is not None)
@@ -152,7 +145,7 @@ def run_scoring(
         data=str(data_path) if data_path else None,
     )
     check_out_path(out)  # before a progress bar is drawn
-    with make_executor(executor, address=ray_address, batch=batch) as runner, _progress() as progress:
+    with make_executor(executor, address=ray_address, batch=batch, threads=threads) as runner, _progress() as progress:
         task = progress.add_task("scoring", total=0, rate="")
         done = {"n": 0, "s": 0.0}
 

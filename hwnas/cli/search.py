@@ -19,15 +19,17 @@ from hwnas.cli.options import (
     SeedOpt,
     SpaceOpt,
     TaskBatchOpt,
+    ThreadsOpt,
     check_resolution,
 )
 from hwnas.cli.output import emit_json, stderr, stdout
 from hwnas.devices import DEFAULT_DEVICE
 from hwnas.errors import UsageError
 from hwnas.search import SearchConfig, Strategy, make_strategy, run_search
-from hwnas.search.config import MAX_EVALUATIONS
+from hwnas.search.config import CLUSTER_PARALLEL, DEFAULT_PARALLEL, MAX_EVALUATIONS, default_parallel
 from hwnas.search.family import FAMILY_COST
 from hwnas.search.run import run_family
+from hwnas.search.rundir import RunDir
 from hwnas.search.strategies import DEFAULT_STRATEGY
 from hwnas.search.targets import load_search_source, search_targets
 from hwnas.spaces import DEFAULT_SPACE, get_space
@@ -159,6 +161,16 @@ def search(
             "promising (1: no screening; default: the strategy's).",
         ),
     ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel",
+            help="Children bred per step and scored together: how many CPUs a step can use. Part of the result "
+            "(the same K gives the same result on any executor and worker count); default "
+            f"{DEFAULT_PARALLEL}, {CLUSTER_PARALLEL} with --executor ray, a resumed run's own with --resume "
+            "(docs/scale.md).",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Processes that score candidates (results do not depend on it).")
@@ -166,6 +178,7 @@ def search(
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     batch: TaskBatchOpt = None,
+    threads: ThreadsOpt = 1,
     resolution: ResolutionOpt = None,
     proxy_resolution: Annotated[
         int | None,
@@ -219,6 +232,7 @@ def search(
         constraints=constraints,
         strategy=chosen,
         evaluations=evaluations if evaluations is not None else default_evaluations(family, budget_s),
+        parallel=parallel if parallel is not None else _default_parallel(executor, out, resume),
         seed=seed,
         resolution=resolution,
         proxy_resolution=proxy_resolution,
@@ -228,12 +242,17 @@ def search(
     _check_proxies(config)
     from hwnas.executors import check_executor, make_executor
 
-    check_executor(executor, workers=workers, address=ray_address, batch=batch)  # before the probe's timing
+    check_executor(executor, workers=workers, address=ray_address, batch=batch, threads=threads)  # before the probe
     source = load_search_source(
         search_space, names, targets.devices, latency_table, latency_column, resolution, probe=not no_probe
     )
     label = "+".join(names) if names else None
-    runner = make_executor(executor, workers=workers, address=ray_address, batch=batch)  # the run closes it
+    runner = make_executor(executor, workers=workers, address=ray_address, batch=batch, threads=threads)
+    if parallel is None and not resume and config.parallel != DEFAULT_PARALLEL:
+        stderr.print(  # once the cluster answers: no note before an error
+            f"--executor {executor}: {config.parallel} children per step (--parallel {config.parallel}); "
+            f"--parallel {DEFAULT_PARALLEL} gives the local executor's result"
+        )
     total = config.evaluations if budget_s is None else None
     with (
         runner,
@@ -286,6 +305,10 @@ def default_evaluations(family: Any, budget_s: float | None) -> int:
     if budget_s:
         return MAX_EVALUATIONS
     return round(FAMILY_COST * DEFAULT_EVALUATIONS) if family is not None else DEFAULT_EVALUATIONS
+
+
+def _default_parallel(executor: str, out: Path, resume: bool) -> int:
+    return default_parallel(executor, RunDir(out).saved_config() if resume else None)
 
 
 def build_strategy(name: str | None, **options: object) -> Strategy:

@@ -27,6 +27,8 @@ R = TypeVar("R")
 
 #: Largest --batch accepted (architectures per task); far above any useful value.
 MAX_BATCH = 100_000
+#: Largest --threads accepted (intra-op threads per worker or task).
+MAX_THREADS = 1024
 
 
 def check_batch(batch: int | None) -> int | None:
@@ -38,6 +40,13 @@ def check_batch(batch: int | None) -> int | None:
     return batch
 
 
+def check_threads(threads: int) -> int:
+    """``threads`` when it is a whole number from 1 to MAX_THREADS (intra-op threads per worker or task)."""
+    if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be a whole number from 1 to {MAX_THREADS}, got {threads!r}")
+    return threads
+
+
 def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     """``items`` cut into consecutive lists of ``size`` (the last one shorter)."""
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
@@ -47,6 +56,8 @@ class Executor(ABC):
     """Runs ``fn`` over items somewhere (this process, a process pool, a Ray cluster)."""
 
     name: ClassVar[str] = ""
+    #: Intra-op threads each worker (or task) scores with; set explicitly, so workers do not compete for cores.
+    threads: int = 1
 
     @abstractmethod
     def imap(self, fn: Callable[[T], R], items: Sequence[T]) -> Generator[R, None, None]:
@@ -62,7 +73,7 @@ class Executor(ABC):
 
     def describe(self) -> dict[str, Any]:
         """What run records say about where the work ran (never part of a result)."""
-        return {"executor": self.name, "workers": self.workers}
+        return {"executor": self.name, "workers": self.workers, "threads": self.threads}
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release processes or the cluster connection; the executor is unusable afterwards."""

@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from hwnas.errors import HwnasError, MissingDependency, UsageError, excerpt
-from hwnas.executors.base import Executor, R, T, check_batch, chunks
+from hwnas.executors.base import Executor, R, T, check_batch, check_threads, chunks
 
 #: Cost of one Ray task around its work (submit, schedule, ship arguments, return; one task after
 #: another), measured by ``scripts/bench_scale.py`` on a cluster on 127.0.0.1 (docs/scale.md).
@@ -102,27 +102,32 @@ def _answers_http2(conn: socket.socket) -> bool:
     return len(reply) == 9 and reply[3] == 4  # frame type 4: SETTINGS
 
 
-def _run_batch(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    """One task: ``fn`` over a batch, one intra-op thread (a task holds one CPU)."""
+def _run_batch(fn: Callable[[Any], Any], items: list[Any], threads: int = 1) -> list[Any]:
+    """One task: ``fn`` over a batch with ``threads`` intra-op threads, as many as the CPUs it holds."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     return [fn(item) for item in items]
 
 
 class RayExecutor(Executor):
-    """Batches of items as Ray tasks, one CPU each; results in input order."""
+    """Batches of items as Ray tasks of ``threads`` CPUs and as many intra-op threads; results in input order.
+
+    Ray also sets ``OMP_NUM_THREADS`` to a task's CPUs in the workers it starts, so the
+    native pools under torch and numpy match the CPUs a task holds."""
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, batch: int | None = None) -> None:
+    def __init__(self, address: str | None = None, *, batch: int | None = None, threads: int = 1) -> None:
         self.batch = check_batch(batch)
+        self.threads = check_threads(threads)
         ray = self._ray = import_ray()
         self.address = address if address is not None else (os.environ.get("RAY_ADDRESS") or None)
         self._owns_connection = not ray.is_initialized()
         if self._owns_connection:
             self._connect()
-        self._remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_run_batch)
+        self._check_threads()
+        self._remote = ray.remote(num_cpus=self.threads, max_retries=MAX_RETRIES)(_run_batch)
 
     def _connect(self) -> None:
         ray = self._ray
@@ -140,9 +145,20 @@ class RayExecutor(Executor):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise HwnasError(f"cannot connect to Ray at {where}: {first}") from None
 
+    def _check_threads(self) -> None:
+        """A task of ``threads`` CPUs that no node can hold would wait forever: say so instead."""
+        largest = max((int(n["Resources"].get("CPU", 0)) for n in self._ray.nodes() if n.get("Alive")), default=0)
+        if self.threads > largest:
+            self.close()
+            raise HwnasError(
+                f"--threads {self.threads}: a task holds that many CPUs, and the largest node of the cluster "
+                f"has {largest}; give --threads {max(1, largest)} or fewer"
+            )
+
     @property
     def workers(self) -> int:
-        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+        """Tasks the cluster runs at once: its CPUs over the CPUs a task holds."""
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)) // self.threads)
 
     def batch_for(self, count: int) -> int:
         """The given --batch, else DEFAULT_BATCH cut so that every CPU of the cluster gets a task."""
@@ -158,7 +174,7 @@ class RayExecutor(Executor):
             self._owns_connection = True
             self._connect()
         fn_ref = ray.put(fn)
-        refs = [self._remote.remote(fn_ref, batch) for batch in chunks(items, self.batch_for(len(items)))]
+        refs = [self._remote.remote(fn_ref, batch, self.threads) for batch in chunks(items, self.batch_for(len(items)))]
         pending = list(refs)
         try:
             while pending:

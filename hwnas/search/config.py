@@ -19,6 +19,15 @@ from hwnas.spaces import get_space
 from hwnas.spaces.base import SearchSpace
 
 MAX_EVALUATIONS = 10**9
+#: Children bred per step and scored together when --parallel is not given (docs/scale.md: the regret evidence).
+DEFAULT_PARALLEL = 4
+#: Children per step when a cluster scores (--executor ray) and --parallel is not given: the largest K
+#: whose regret stayed at 4's level, so a step can keep that many CPUs busy (docs/scale.md).
+CLUSTER_PARALLEL = 16
+#: Largest --parallel accepted: far above any cluster a search step could keep busy.
+MAX_PARALLEL = 1024
+#: Config keys renamed since older checkpoints were written (old -> new), so those still load and resume.
+_RENAMED = {"batch": "parallel"}
 
 
 def _default_strategy() -> Strategy:
@@ -29,6 +38,10 @@ def _default_strategy() -> Strategy:
 class SearchConfig:
     """Everything that determines a search's result (saved in the checkpoint and best.json).
 
+    ``parallel`` is the number of children a step breeds and scores together (``--parallel``):
+    it shapes the search's trajectory, so it is part of the result; the executor and its
+    workers are not.
+
     ``proxy_resolution`` None means the space's own choice
     (:attr:`~hwnas.spaces.base.SearchSpace.proxy_resolution`), filled in here so the
     CLI and the Python API run the same search and the checkpoint records it.
@@ -38,7 +51,7 @@ class SearchConfig:
     constraints: Constraints
     strategy: Strategy = field(default_factory=_default_strategy)
     evaluations: int = 500
-    batch: int = 4
+    parallel: int = DEFAULT_PARALLEL
     seed: int = 0
     resolution: int | None = None
     proxy_resolution: int | None = None
@@ -51,10 +64,10 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, Strategy):
             raise UsageError(f"strategy must be a Strategy object (hwnas.search.strategies), got {self.strategy!r}")
-        for name in ("evaluations", "batch"):
+        for name, top in (("evaluations", MAX_EVALUATIONS), ("parallel", MAX_PARALLEL)):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_EVALUATIONS:
-                raise UsageError(f"--{name} must be a whole number from 1 to {MAX_EVALUATIONS}, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+                raise UsageError(f"--{name} must be a whole number from 1 to {top}, got {value!r}")
         if self.proxy_resolution is None:
             object.__setattr__(self, "proxy_resolution", get_space(self.space).proxy_resolution)
         if self.devices is not None:
@@ -74,6 +87,11 @@ class SearchConfig:
                        evaluations=evaluations, family=None)  # fmt: skip
 
     @property
+    def batch(self) -> int:
+        """The former name of :attr:`parallel` (read-only)."""
+        return self.parallel
+
+    @property
     def scored_proxies(self) -> tuple[str, ...]:
         return self.strategy.proxies_for(get_space(self.space))
 
@@ -87,6 +105,7 @@ class SearchConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchConfig:
+        data = upgrade_config_json(data)
         return cls(
             **{
                 **data,
@@ -96,6 +115,19 @@ class SearchConfig:
                 "devices": tuple(tuple(d) for d in data["devices"]) if data.get("devices") else None,
             }
         )
+
+
+def upgrade_config_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved config under today's key names (an older checkpoint's ``batch`` is ``parallel``)."""
+    return {_RENAMED.get(key, key): value for key, value in data.items()}
+
+
+def default_parallel(executor: str, saved: Mapping[str, Any] | None = None) -> int:
+    """K when --parallel is not given: a resumed run's own (``saved``: its config), so it resumes on
+    any executor; else DEFAULT_PARALLEL on this machine and CLUSTER_PARALLEL on a Ray cluster."""
+    if saved is not None and isinstance(saved.get("parallel"), int):
+        return int(saved["parallel"])
+    return CLUSTER_PARALLEL if executor == "ray" else DEFAULT_PARALLEL
 
 
 def plan_phases(config: SearchConfig, space: SearchSpace[Any]) -> list[Phase]:

@@ -6,8 +6,9 @@ phases and never branches on a strategy's name.
 
 Every candidate is checked against the constraints *before* it is scored;
 infeasible ones (and those of unknown latency, counted apart) are never scored or
-reported. A step breeds a fixed number of children (``batch``), so the executor
-(local processes or a Ray cluster) and its number of workers never change the result. State after each step is a JSON
+reported. A step breeds a fixed number of children (``config.parallel``, from the driver's
+seeded RNG) and scores them together, so the executor (local processes or a Ray cluster)
+and its number of workers never change the result. State after each step is a JSON
 checkpoint: resuming replays nothing and ends where an uninterrupted run ends.
 """
 
@@ -108,7 +109,7 @@ class SearchEngine:
         if st.incumbent is None and phase.operator != "sample":
             st.incumbent = self._random_feasible(rng)
         population = self._population()
-        wanted = min(self.config.batch, max(1, phase.budget - st.phase_evaluations))
+        wanted = min(self.config.parallel, max(1, phase.budget - st.phase_evaluations))
         # the population is fixed while a step breeds, so its fitness is computed once per step
         fitness = phase.fitness.values(self._fitness_inputs(population.members))
         self._screening = self._fit_surrogate(phase)
@@ -245,7 +246,9 @@ class SearchEngine:
         st = self.state
         if phase.operator == "sample":
             return self._random_feasible(rng)
-        seeding = len(population) + slot < population.size
+        # the first children of a phase are mutations of the incumbent; so is every child of a phase's
+        # first step (its population is empty until the step's children are scored, even when K > size)
+        seeding = len(population) + slot < population.size or len(population) == 0
         if seeding and len(population) == 0 and slot == 0:
             return st.incumbent  # every phase starts from the incumbent (already scored or scored now)
         if not self._screening:

@@ -18,7 +18,7 @@ from hwnas import __version__
 from hwnas.errors import UsageError
 from hwnas.io import atomic_path, atomic_write_json, atomic_write_text, read_json
 from hwnas.records import BestRecord
-from hwnas.search.config import SearchConfig, SearchState
+from hwnas.search.config import SearchConfig, SearchState, upgrade_config_json
 
 CHECKPOINT_VERSION = 2  # 2: strategies as objects, populations of encodings
 
@@ -33,6 +33,16 @@ class RunDir:
 
     def has_checkpoint(self) -> bool:
         return self.checkpoint.exists()
+
+    def saved_config(self) -> dict[str, Any] | None:
+        """The checkpoint's config as saved (today's key names), or None when there is none readable;
+        :meth:`load_checkpoint` says what is wrong with a damaged one."""
+        try:
+            data = read_json(self.checkpoint)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        config = data.get("config") if isinstance(data, dict) else None
+        return upgrade_config_json(config) if isinstance(config, dict) else None
 
     def save_checkpoint(self, config: SearchConfig, state: SearchState) -> None:
         atomic_write_text(
@@ -76,7 +86,7 @@ class RunDir:
             raise UsageError(damaged)
         if data.get("version") != CHECKPOINT_VERSION:
             raise UsageError(f"{self.checkpoint}: unsupported checkpoint version {data.get('version')!r}")
-        saved = data["config"]
+        saved = upgrade_config_json(data["config"])
         current = config.to_json()
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         if "family" in changed:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from hwnas.executors import Executor, LocalExecutor
-from hwnas.executors.local import init_worker
+from hwnas.executors.local import set_threads
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class ProxyScorer:
         self.executor = executor if executor is not None else LocalExecutor(workers)
         self.cache: dict[str, dict[str, float]] = cache if cache is not None else {}  # shared, not copied
         if isinstance(self.executor, LocalExecutor) and self.executor.workers == 1 and config.space:
-            init_worker()  # scoring runs in this process
+            set_threads(self.executor.threads)  # scoring runs in this process
 
     def __enter__(self) -> ProxyScorer:
         return self

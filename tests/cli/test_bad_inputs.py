@@ -69,6 +69,10 @@ CASES = [
         2,
         "--evaluations must be a whole number",
     ),
+    ("zero parallel", _with(NB201_SEARCH, latency_ms="10", parallel="0"), 2, "--parallel must be a whole number"),
+    ("huge parallel", _with(NB201_SEARCH, latency_ms="10", parallel="5000"), 2, "--parallel must be a whole number"),
+    ("fractional parallel", _with(NB201_SEARCH, latency_ms="10", parallel="2.5"), 2, "--parallel"),
+    ("zero threads", _with(NB201_SEARCH, latency_ms="10", threads="0"), 2, "--threads must be a whole number"),
     ("unknown strategy", _with(NB201_SEARCH, latency_ms="10", strategy="annealing"), 2, "unknown strategy 'annealing'"),
     (
         "option of another strategy",

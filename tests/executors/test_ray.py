@@ -26,10 +26,11 @@ NB201_LATENCY_CSV = nb201_latency_csv()
 EVALUATIONS = "60"
 
 
-def search_args(out: Path, *extra: str) -> list[str]:
+def search_args(out: Path, *extra: str, parallel: str = "4") -> list[str]:
+    """A search with an explicit --parallel (the default differs between executors: docs/scale.md)."""
     return [
         "search", "--space", "nb201", "--latency-table", str(NB201_LATENCY_CSV),
-        "--latency-column", "pixel3_latency_ms",
+        "--latency-column", "pixel3_latency_ms", "--parallel", parallel,
         "--latency-ms", "10.66", "-n", EVALUATIONS, "--seed", "3", "--out", str(out), *extra,
     ]  # fmt: skip
 
@@ -178,3 +179,25 @@ def test_bulk_scoring_and_bench_proxies_on_ray_equal_local(ray_cluster, nb201_de
         return [(p["name"], p["spearman"], p["kendall"]) for p in report["proxies"]]
 
     assert judged("bench-ray") == judged("bench-local")
+
+
+def test_a_given_parallel_k_on_ray_equals_local_with_two_workers(ray_cluster, tmp_path: Path) -> None:
+    """--parallel 8: 8 children per step spread over both nodes; the result is the local one, byte for byte."""
+    ray = tmp_path / "ray"
+    proc = hwnas(search_args(ray, "--executor", "ray", "--ray-address", ray_cluster.address, parallel="8"),
+                 ray_cluster.driver_env())  # fmt: skip
+    local = tmp_path / "local"
+    assert main(search_args(local, "--workers", "2", parallel="8")) == 0
+    code, err = finish(proc)
+    assert code == 0, err
+    assert result(ray) == result(local)
+    assert json.loads((ray / "best.json").read_text())["config"]["parallel"] == 8
+
+
+def test_more_threads_than_a_node_has_cpus_is_one_line_not_a_hang(ray_cluster, capsys, tmp_path: Path) -> None:
+    args = search_args(tmp_path / "run", "--executor", "ray", "--ray-address", ray_cluster.address, "--threads", "2")
+    proc = hwnas(args, ray_cluster.driver_env())
+    code, err = finish(proc, timeout=60)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert lines[0].startswith("error: --threads 2: a task holds that many CPUs, and the largest node"), err

@@ -15,6 +15,7 @@ from dev_data import nb201_latency_csv
 
 from hwnas.cli.main import main
 from hwnas.search import Constraints, SearchConfig, make_strategy, plan_phases, run_search
+from hwnas.search.config import CLUSTER_PARALLEL, DEFAULT_PARALLEL, default_parallel
 from hwnas.spaces import get_space
 
 NB201_DEV_CSV = nb201_latency_csv()  # the dev CSV, or a synthetic latency table without ../shared
@@ -136,6 +137,54 @@ def test_same_seed_same_result_and_workers_do_not_matter(tmp_path, dev_table) ->
     assert best("b", 1) == first
     assert best("c", 1, workers=2) == first
     assert best("d", 2) != first
+
+
+def test_a_given_parallel_k_gives_the_same_result_on_any_number_of_workers(tmp_path, dev_table) -> None:
+    """K children per step are bred in the driver and scored together: K shapes the result, workers never do."""
+
+    def run(out: str, parallel: int, workers: int) -> tuple[str, dict]:
+        config = SearchConfig(
+            space="nb201",
+            constraints=Constraints(latency_ms=10.66),
+            evaluations=40,
+            parallel=parallel,
+            seed=1,
+            strategy=make_strategy("cyclic", topology_proxy="sed", size_proxy="params"),
+        )
+        result = run_search(config, dev_table, tmp_path / out, workers=workers)
+        return (tmp_path / out / "best.json").read_text() + (tmp_path / out / "history.jsonl").read_text(), result
+
+    sixteen, result = run("a", 16, workers=1)
+    assert result["best"]["config"]["parallel"] == 16
+    assert run("b", 16, workers=2)[0] == sixteen
+    assert run("c", 4, workers=1)[0] != sixteen
+    # K above the population (25): a phase's first step breeds every child from the incumbent
+    assert run("d", 32, workers=1)[1]["run"]["evaluations"] == 40
+
+
+def test_an_older_checkpoint_with_batch_still_resumes(tmp_path, capsys) -> None:
+    """Runs saved before the step size was named ``parallel`` (it was ``batch``) load and resume."""
+    out = tmp_path / "run"
+    assert main(nb201_args(out, "-n", "8", "--json")) == 0
+    capsys.readouterr()
+    checkpoint = json.loads((out / "checkpoint.json").read_text())
+    checkpoint["config"]["batch"] = checkpoint["config"].pop("parallel")
+    (out / "checkpoint.json").write_text(json.dumps(checkpoint))
+    assert SearchConfig.from_json(checkpoint["config"]).parallel == 4
+    assert main(nb201_args(out, "-n", "8", "--resume", "--json")) == 0
+    assert main(nb201_args(out, "-n", "8", "--parallel", "8", "--resume")) == 2
+    assert "other settings (parallel)" in capsys.readouterr().err
+
+
+def test_parallel_defaults_by_executor_and_a_resumed_run_keeps_its_own(tmp_path, capsys) -> None:
+    assert default_parallel("local") == DEFAULT_PARALLEL == 4
+    assert default_parallel("ray") == CLUSTER_PARALLEL
+    assert default_parallel("ray", {"parallel": 8}) == default_parallel("local", {"parallel": 8}) == 8
+    out = tmp_path / "run"
+    assert main(nb201_args(out, "-n", "8", "--parallel", "8", "--json")) == 0
+    capsys.readouterr()
+    assert main(nb201_args(out, "-n", "8", "--resume", "--json")) == 0  # no --parallel: the run's own 8
+    assert json.loads((out / "best.json").read_text())["config"]["parallel"] == 8
 
 
 def test_existing_run_needs_resume_and_same_settings(tmp_path, capsys) -> None:
