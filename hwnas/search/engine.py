@@ -71,8 +71,11 @@ class SearchEngine:
         self.surrogate = Surrogate.for_search(self.space, self.strategy, config.seed)
         self.refit_surrogate = True
         self.member: int | None = None
-        """In a budget family, this member's index: its records say so, and its reference sample is its
-        own (a uniform sample of its own feasible set, not the other members')."""
+        """In a budget family, this member's index (its records say so)."""
+        self.reference_members: set[int | None] = {None}
+        """Whose random samples scale the winner rule: a single search's own; in a family, those of the
+        members whose budget is at least this one's. A uniform sample of a looser budget's feasible set,
+        kept where it meets this budget, is a uniform sample of this budget's set; a tighter member's is not."""
         self._screening = False
         self._scale: tuple[list[dict[str, float]], list[dict[str, float]] | None] | None = None
 
@@ -322,7 +325,9 @@ class SearchEngine:
         the feasible set's scale for a standardising rule (the history is biased toward the best)."""
         sampling = {p.name for p in self.phases if p.operator == "sample"}
         sample = [
-            h["arch"] for h in self._feasible_history() if h["phase"] in sampling and h.get("member") == self.member
+            h["arch"]
+            for h in self._feasible_history()
+            if h["phase"] in sampling and h.get("member") in self.reference_members
         ]
         return self._fitness_inputs(sample) if len(sample) >= MIN_REFERENCE else None
 

@@ -78,6 +78,7 @@ class FamilyEngine:
             member.surrogate = self.surrogate
             member.refit_surrogate = False
             member.member = index
+            member.reference_members = set(range(index, len(self.members)))  # budgets are sorted, tightest first
 
     @property
     def history(self) -> list[dict[str, Any]]:
