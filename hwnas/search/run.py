@@ -84,7 +84,5 @@ def run_search(
     run_dir.write_history(state)
     run_dir.write_best(best)
     run_dir.write_run(run)
-    plot_pareto(
-        state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms, run_dir.path / "pareto.png"
-    )
+    plot_pareto(state.history, best, config.scored_proxies, run_dir.path / "pareto.png")
     return {"best": best.to_json(), "run": run, "out": str(run_dir.path)}

@@ -117,14 +117,52 @@ def best_document(
     )
 
 
-def plot_pareto(
-    history: list[dict[str, Any]],
-    winner_arch: str,
-    proxies: tuple[str, ...],
-    latency_limit_ms: float | None,
-    path: Path,
-) -> None:
-    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner.
+#: What each proxy measures, for plot axes a reader can follow without the registry; a proxy
+#: missing here is labelled by its registry name.
+PROXY_LABELS = {
+    "es": "Entropic Score (topology)",
+    "logsynflow": "LogSynflow (size)",
+    "synflow": "Synflow (size)",
+    "params": "#Params (M)",
+    "flops": "FLOPs (M)",
+    "naswot": "NASWOT (activation patterns)",
+    "sed": "SED (architecture only)",
+    "skip_length": "skip length (cells)",
+}
+
+#: The bounds of a search, as its title names them.
+BOUNDS = (("latency_ms", "latency", "ms"), ("params_m", "#Params", "M"), ("flops_m", "FLOPs", "M"))
+
+
+def proxy_label(name: str) -> str:
+    return PROXY_LABELS.get(name, name)
+
+
+def pareto_title(best: BestRecord) -> str:
+    """The device (or the latency table) and the budgets, so the figure reads on its own."""
+    source = best.latency_source or {}
+    table = Path(str(source.get("path") or "latency table")).name
+    target = best.device or source.get("device") or source.get("column") or table
+    limits = [
+        f"{what} ≤ {best.constraints[key]:g} {unit}"
+        for key, what, unit in BOUNDS
+        if best.constraints and best.constraints.get(key) is not None
+    ]
+    return f"{best.space} on {target}, {', '.join(limits) or 'no budget'}: {best.strategy or 'search'} search"
+
+
+def plot_pareto(history: list[dict[str, Any]], best: BestRecord, proxies: tuple[str, ...], path: Path) -> None:
+    """Write ``pareto.png``: one panel per proxy, latency (x) vs score (y), the front and the winner."""
+    fig = pareto_figure(history, best, proxies)
+    import matplotlib.pyplot as plt  # after pareto_figure chose the Agg backend
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def pareto_figure(history: list[dict[str, Any]], best: BestRecord, proxies: tuple[str, ...]) -> Any:
+    """The figure of :func:`plot_pareto` (a matplotlib Figure, left open for the caller).
 
     A proxy constant over the history (skip length on a space without cells) gets no panel."""
     import matplotlib
@@ -132,28 +170,28 @@ def plot_pareto(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    latency_limit_ms = (best.constraints or {}).get("latency_ms")
     varying = [p for p in proxies if len({h["scores"][p] for h in history}) > 1] or list(proxies[:1])
     proxies = tuple(varying)
-    fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.9), squeeze=False)
     for ax, proxy in zip(axes[0], proxies, strict=True):
         pts = sorted((h["latency_ms"], h["scores"][proxy], h["arch"]) for h in history)
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, alpha=0.5, label="evaluated")
-        front, best = [], float("-inf")
+        front, top = [], float("-inf")
         for lat, score, _ in pts:
-            if score > best:
+            if score > top:
                 front.append((lat, score))
-                best = score
+                top = score
         ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="tab:orange", label="Pareto front")
-        won = [p for p in pts if p[2] == winner_arch]
+        won = [p for p in pts if p[2] == best.arch]
         if won:
             ax.scatter([won[0][0]], [won[0][1]], marker="*", s=250, color="tab:red", zorder=5, label="winner")
         if latency_limit_ms is not None:
-            ax.axvline(latency_limit_ms, color="grey", linestyle="--", label="latency target")
+            ax.axvline(latency_limit_ms, color="grey", linestyle="--", label="latency budget")
         ax.set_xlabel("predicted latency (ms)")
-        ax.set_ylabel(proxy)
-        ax.set_title(f"{proxy} vs latency")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_ylabel(f"{proxy_label(proxy)}, higher is better")
+        ax.set_title(f"{proxy_label(proxy)} vs latency", fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)  # the front rises to the right: the top left is empty
+    fig.suptitle(pareto_title(best))
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    return fig
