@@ -10,6 +10,7 @@ from typing import Any
 from hwnas.errors import UsageError
 from hwnas.executors import Executor
 from hwnas.io import announce_checkpoint, missing_folders, remove_empty_folders
+from hwnas.records import BestRecord
 from hwnas.search.config import SearchConfig, SearchState
 from hwnas.search.engine import Phase, SearchEngine
 from hwnas.search.family_engine import FamilyEngine
@@ -85,9 +86,7 @@ def run_search(
     run_dir.write_history(state)
     run_dir.write_best(best)
     run_dir.write_run(run)
-    plot_pareto(
-        state.history, winner["arch"], config.scored_proxies, config.constraints.latency_ms, run_dir.path / "pareto.png"
-    )
+    plot_pareto(state.history, best, config.scored_proxies, run_dir.path / "pareto.png")
     return {"best": best.to_json(), "run": run, "out": str(run_dir.path)}
 
 
@@ -180,8 +179,7 @@ def run_family(
     }
     run_dir.write_history(states[0])
     run_dir.write_run(run)
-    plot_pareto(
-        engine.history, [m["arch"] for m in members], config.scored_proxies, None, run_dir.path / "pareto.png",
-        labels=[m["label"] for m in members], limits=list(family.budgets) if family.kind == "latency_ms" else [],
-    )  # fmt: skip
+    records = [BestRecord.from_json(b) for b in bests]
+    labels = [m["label"] for m in members]
+    plot_pareto(engine.history, records, config.scored_proxies, run_dir.path / "pareto.png", labels)
     return {"family": document, "members": bests, "run": run, "out": str(run_dir.path)}

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,19 +174,69 @@ def best_document(
     )
 
 
+#: What each proxy measures, for plot axes a reader can follow without the registry; a proxy
+#: missing here is labelled by its registry name.
+PROXY_LABELS = {
+    "es": "Entropic Score (topology)",
+    "logsynflow": "LogSynflow (size)",
+    "synflow": "Synflow (size)",
+    "params": "#Params (M)",
+    "flops": "FLOPs (M)",
+    "naswot": "NASWOT (activation patterns)",
+    "sed": "SED (architecture only)",
+    "skip_length": "skip length (cells)",
+}
+
+#: The bounds of a search, as its title names them.
+BOUNDS = (("latency_ms", "latency", "ms"), ("params_m", "#Params", "M"), ("flops_m", "FLOPs", "M"))
+
+
+def proxy_label(name: str) -> str:
+    return PROXY_LABELS.get(name, name)
+
+
+def pareto_title(bests: BestRecord | Sequence[BestRecord]) -> str:
+    """The device (or the latency table) and the budgets, so the figure reads on its own; a family's
+    title lists its members' budgets, a device set's each device's."""
+    members = [bests] if isinstance(bests, BestRecord) else list(bests)
+    best = members[0]
+    source = best.latency_source or {}
+    table = Path(str(source.get("path") or "latency table")).name
+    target = best.device or source.get("device") or source.get("column") or table
+    devices = (best.config or {}).get("devices") or []
+    limits = [f"{name} ≤ {budget:g} ms" for name, budget in devices]
+    for key, what, unit in BOUNDS:
+        values = [m.constraints[key] for m in members if m.constraints and m.constraints.get(key) is not None]
+        if values:
+            limits.append(f"{what} ≤ {', '.join(f'{v:g}' for v in dict.fromkeys(values))} {unit}")
+    kind = "a family of winners, " if len(members) > 1 else ""
+    return f"{best.space} on {target}, {kind}{', '.join(limits) or 'no budget'}: {best.strategy or 'search'} search"
+
+
 def plot_pareto(
     history: list[dict[str, Any]],
-    winner_arch: str | list[str],
+    best: BestRecord | Sequence[BestRecord],
     proxies: tuple[str, ...],
-    latency_limit_ms: float | None,
     path: Path,
-    *,
-    labels: list[str] | None = None,
-    limits: list[float] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> None:
-    """One panel per proxy: latency (x) vs score (y), the non-dominated front and the winner
-    (a family's winners, one per budget, each marked with its ``labels`` entry and its latency
-    budget among ``limits``).
+    """Write ``pareto.png``: one panel per proxy, latency (x) vs score (y), the front and the winner
+    (a family's winners, one per budget, each marked and named by ``labels``)."""
+    fig = pareto_figure(history, best, proxies, labels)
+    import matplotlib.pyplot as plt  # after pareto_figure chose the Agg backend
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def pareto_figure(
+    history: list[dict[str, Any]],
+    best: BestRecord | Sequence[BestRecord],
+    proxies: tuple[str, ...],
+    labels: Sequence[str] | None = None,
+) -> Any:
+    """The figure of :func:`plot_pareto` (a matplotlib Figure, left open for the caller).
 
     A proxy constant over the history (skip length on a space without cells) gets no panel."""
     import matplotlib
@@ -193,35 +244,38 @@ def plot_pareto(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    members = [best] if isinstance(best, BestRecord) else list(best)
+    names = list(labels) if labels else ["winner"] * len(members)
+    limits = sorted(
+        {float((m.constraints or {})["latency_ms"]) for m in members if (m.constraints or {}).get("latency_ms")}
+    )
     varying = [p for p in proxies if len({h["scores"][p] for h in history}) > 1] or list(proxies[:1])
     proxies = tuple(varying)
-    fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(proxies), figsize=(6 * len(proxies), 4.9), squeeze=False)
     for ax, proxy in zip(axes[0], proxies, strict=True):
         pts = sorted((h["latency_ms"], h["scores"][proxy], h["arch"]) for h in history)
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, alpha=0.5, label="evaluated")
-        front, best = [], float("-inf")
+        front, top = [], float("-inf")
         for lat, score, _ in pts:
-            if score > best:
+            if score > top:
                 front.append((lat, score))
-                best = score
+                top = score
         ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="tab:orange", label="Pareto front")
-        winners = [winner_arch] if isinstance(winner_arch, str) else winner_arch
-        names = labels or ["winner"] * len(winners)
-        for i, (arch, name) in enumerate(zip(winners, names, strict=True)):
-            won = [p for p in pts if p[2] == arch]
+        for i, (member, name) in enumerate(zip(members, names, strict=True)):
+            won = [p for p in pts if p[2] == member.arch]
             if won:
-                color = "tab:red" if len(winners) == 1 else plt.get_cmap("autumn")(i / max(1, len(winners) - 1))
+                color = "tab:red" if len(members) == 1 else plt.get_cmap("autumn")(i / max(1, len(members) - 1))
                 ax.scatter([won[0][0]], [won[0][1]], marker="*", s=250, color=color, edgecolor="black",
-                           zorder=5, label=name if len(winners) > 1 else "winner")  # fmt: skip
-        if latency_limit_ms is not None:
-            ax.axvline(latency_limit_ms, color="grey", linestyle="--", label="latency target")
-        for limit in limits or []:
-            ax.axvline(limit, color="grey", linestyle=":", linewidth=1)
-        ax.set_xlabel("predicted latency (ms)")
-        ax.set_ylabel(proxy)
-        ax.set_title(f"{proxy} vs latency")
-        ax.legend(loc="lower right", fontsize=8)
+                           zorder=5, label=name)  # fmt: skip
+        for i, limit in enumerate(limits):
+            ax.axvline(limit, color="grey", linestyle="--", label="latency budget" if i == 0 else None)
+        ax.set_xlabel(
+            "predicted latency (ms)"
+            + (f" on {members[0].device.split('+')[0]}" if members[0].device and "+" in members[0].device else "")
+        )
+        ax.set_ylabel(f"{proxy_label(proxy)}, higher is better")
+        ax.set_title(f"{proxy_label(proxy)} vs latency", fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)  # the front rises to the right: the top left is empty
+    fig.suptitle(pareto_title(members if len(members) > 1 else members[0]))
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    return fig

@@ -1,4 +1,4 @@
-"""Bad input ends in exactly one `error:` line with the README's exit code, no traceback, no leftovers.
+"""Bad input ends in exactly one `error:` line with the exit code docs/README.md documents, no traceback, no leftovers.
 
 Table-driven: each case is a command line and the exit code and message it must give.
 The run folder a case names must not exist afterwards.
