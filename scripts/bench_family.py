@@ -45,12 +45,13 @@ def main() -> int:
     parser.add_argument("--family-share", type=float, default=1.5, help="the family's evaluations / one search's")
     parser.add_argument("--scores", type=Path, default=Path("runs/whole/scores.csv"))
     parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
+    parser.add_argument("--stream", choices=("twin", "own"), default="twin", help="ablation: members' random streams")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.no_migrate:
-        import hwnas.search.family_engine as family_engine
+    import hwnas.search.family_engine as family_engine
 
-        family_engine.MIGRATE = False
+    family_engine.MIGRATE = not args.no_migrate
+    family_engine.STREAM = args.stream
     if not args.csv.exists():
         print(f"error: the dev CSV {args.csv} is not there (../shared beside the repo)", file=sys.stderr)
         return 1

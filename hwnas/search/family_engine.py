@@ -26,12 +26,15 @@ from hwnas.search.strategies.base import split_budget
 
 #: Members share the children feasible for them (docs/search.md has the ablation).
 MIGRATE = True
+#: Each member's random stream: one of its own ("own", the default) or its single-budget twin's ("twin").
+STREAM = "own"
 
 
 def member_state(seed: int, index: int) -> SearchState:
-    """A member's fresh state: its own random stream, derived from the seed and its index."""
+    """A member's fresh state, with a random stream of its own, derived from the seed and its index
+    (its single-budget twin's stream instead did worse on the NB201 dev grid: docs/search.md)."""
     state = SearchState(rng_state=[])
-    state.save_rng(random.Random(f"hwnas-family/{seed}/{index}"))
+    state.save_rng(random.Random(seed) if STREAM == "twin" else random.Random(f"hwnas-family/{seed}/{index}"))
     return state
 
 
