@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--family-share", type=float, default=1.5, help="the family's evaluations / one search's")
     parser.add_argument("--scores", type=Path, default=Path("runs/whole/scores.csv"))
     parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
-    parser.add_argument("--stream", choices=("twin", "own"), default="twin", help="ablation: members' random streams")
+    parser.add_argument("--stream", choices=("own", "twin"), default="own", help="ablation: members' random streams")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     import hwnas.search.family_engine as family_engine

@@ -30,7 +30,9 @@ def test_counts_match_the_reference_counters(space_name: str, resolution: int) -
         assert scores["flops"] == pytest.approx(count_flops(model, shape) / 1e6)
 
 
-def test_params_alone_builds_no_initialised_network(monkeypatch) -> None:
+def test_params_alone_builds_no_network(monkeypatch) -> None:
+    """#Params of a space made of blocks is the sum of its blocks' counts: no network is built, not
+    even on the meta device (a screening search counts thousands of candidates)."""
     space = get_space("hybrid")
     arch = space.sample_many(1, seed=2)[0]
     real_build = type(space).build
@@ -42,5 +44,7 @@ def test_params_alone_builds_no_initialised_network(monkeypatch) -> None:
         return model
 
     monkeypatch.setattr(type(space), "build", spy)
-    score_architecture(space, arch, ["params"])
-    assert devices == ["meta"]
+    scores = score_architecture(space, arch, ["params"])
+    assert devices == []
+    with torch.device("meta"):
+        assert scores["params"] == pytest.approx(count_params(real_build(space, arch)) / 1e6)
