@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hwnas.errors import UsageError
 from hwnas.executors import Executor
@@ -16,6 +16,32 @@ from hwnas.search.engine import Phase, SearchEngine
 from hwnas.search.family_engine import FamilyEngine
 from hwnas.search.rundir import RunDir, best_document, plot_pareto
 from hwnas.search.scoring import ProxyScorer
+
+T = TypeVar("T")
+
+
+def open_run_dir(out: str | Path, resume: bool) -> RunDir:
+    """The run directory; one that holds a checkpoint is continued only with ``resume``, so a finished
+    or interrupted run is never overwritten by accident."""
+    run_dir = RunDir(out)
+    announce_checkpoint(run_dir.path)
+    if run_dir.has_checkpoint() and not resume:
+        raise UsageError(
+            f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out"
+        )
+    return run_dir
+
+
+def run_creating(run_dir: RunDir, run: Callable[[], T]) -> T:
+    """``run()`` with the run directory created for it; a search that fails before its first checkpoint
+    leaves no folder behind."""
+    created = missing_folders(run_dir.path)
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    try:
+        return run()
+    except BaseException:
+        remove_empty_folders(created)
+        raise
 
 
 def run_search(
@@ -37,15 +63,8 @@ def run_search(
     otherwise, so a finished or interrupted run is never overwritten by accident. The
     checkpoint holds no trace of the executor: a run begun on Ray resumes locally and back.
     """
-    run_dir = RunDir(out)
-    announce_checkpoint(run_dir.path)
-    state = None
-    if run_dir.has_checkpoint():
-        if not resume:
-            raise UsageError(
-                f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out"
-            )
-        state = run_dir.load_checkpoint(config)
+    run_dir = open_run_dir(out, resume)
+    state = run_dir.load_checkpoint(config) if run_dir.has_checkpoint() else None
     engine = SearchEngine(
         config, latency_source, workers=workers, state=state, budget_s=budget_s, scorer=scorer, executor=executor
     )
@@ -57,13 +76,7 @@ def run_search(
         if on_step is not None:
             on_step(st, phase)
 
-    created = missing_folders(run_dir.path)
-    run_dir.path.mkdir(parents=True, exist_ok=True)
-    try:
-        state = engine.run(step_done)
-    except BaseException:
-        remove_empty_folders(created)  # a search that failed before its first checkpoint leaves no folder
-        raise
+    state = run_creating(run_dir, lambda: engine.run(step_done))
     run_dir.save_checkpoint(config, state)
     winner = engine.winner()
     describe = getattr(latency_source, "describe", None)
@@ -107,15 +120,8 @@ def run_family(
     {"family": family.json's content, "members": each best-<budget>.json, "run": ..., "out": ...}."""
     if config.family is None:
         raise UsageError("run_family needs a config with a family (run_search runs one budget)")
-    run_dir = RunDir(out)
-    announce_checkpoint(run_dir.path)
-    states = None
-    if run_dir.has_checkpoint():
-        if not resume:
-            raise UsageError(
-                f"{run_dir.path} already holds a search: pass --resume to continue it, or choose another --out"
-            )
-        states = run_dir.load_family_checkpoint(config)
+    run_dir = open_run_dir(out, resume)
+    states = run_dir.load_family_checkpoint(config) if run_dir.has_checkpoint() else None
     engine = FamilyEngine(
         config, latency_source, workers=workers, states=states, budget_s=budget_s, scorer=scorer, executor=executor
     )
@@ -127,13 +133,7 @@ def run_family(
         if on_step is not None:
             on_step(sts, phase)
 
-    created = missing_folders(run_dir.path)
-    run_dir.path.mkdir(parents=True, exist_ok=True)
-    try:
-        states = engine.run(round_done)
-    except BaseException:
-        remove_empty_folders(created)
-        raise
+    states = run_creating(run_dir, lambda: engine.run(round_done))
     run_dir.save_family_checkpoint(config, states)
     describe = getattr(latency_source, "describe", None)
     family = config.family
