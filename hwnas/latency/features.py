@@ -166,7 +166,9 @@ def space_features(
 ) -> FeatureSet:
     """Features of ``specs``, counted once per space, resolution and class count and cached on disk."""
     root = Path(work_dir) if work_dir is not None else default_work_dir()
-    cache = root / "features" / f"{safe_name(f'{space.name}-r{resolution}-c{num_classes}-{__version__}')}.json"
+    # "-ops": entries carry the FLOPs by operator class; another file than the 4-number entries of
+    # before, so checkouts of either layout sharing a work dir never rewrite each other's cache
+    cache = root / "features" / f"{safe_name(f'{space.name}-r{resolution}-c{num_classes}-{__version__}-ops')}.json"
     stored: dict[str, list[Any]] = {}
     if cache.exists():
         try:
@@ -178,9 +180,10 @@ def space_features(
     missing = False
     for spec in specs:
         got = stored.get(spec.key)
-        if isinstance(got, list) and len(got) == 5 and isinstance(got[4], dict):  # 4 numbers: before op classes
+        if isinstance(got, list) and len(got) == 5 and isinstance(got[4], dict):
             by_class = tuple(sorted((str(k), int(v)) for k, v in got[4].items()))
-            counts.append(BlockCounts(*(int(x) for x in got[:4]), by_class))
+            flops, params, n_in, n_out = (int(x) for x in got[:4])
+            counts.append(BlockCounts(flops, params, n_in, n_out, by_class))
         else:
             c = block_counts(space, spec)
             stored[spec.key] = [c.flops, c.params, c.input_elements, c.output_elements, dict(c.flops_by_class)]

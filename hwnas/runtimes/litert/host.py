@@ -73,10 +73,64 @@ class LiteRT(Runtime):
 
     @property
     def artifact_tag(self) -> str:
-        return f"{self.name}-{self.device.precision}-nhwc"  # cached files are channels-last
+        """Cached files are channels-last, and keyed by the converter's and torch's versions: another
+        litert-torch (or torch.export) can write another file for the same block."""
+        return f"{self.name}-{self.device.precision}-nhwc-{converter_version()}"
 
     def prepare(self, model: nn.Module, input_shape: tuple[int, ...], out_path: Path) -> Path:
         return convert_to_tflite(model, input_shape, out_path, channels_last=True)
+
+
+def converter_version() -> str:
+    """``litert-torch-<v>_torch-<v>`` from the installed distributions (nothing imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+
+    return f"litert-torch-{of('litert-torch')}_torch-{of('torch')}".replace("+", "-")
+
+
+@contextlib.contextmanager
+def reused_cia_op_scan() -> Iterator[None]:
+    """Scan torch's CompositeImplicitAutograd operators once per set of registrations, not per call.
+
+    ``torch.export``'s ``run_decompositions`` rescans every operator namespace on each call (torch
+    does not cache it because a custom op may be registered in between), and litert-torch calls it
+    five times per conversion: about 1 s of a block's 5-6 s here. The scan is kept keyed by the
+    registered namespaces and CIA registrations, so a new registration scans again. The written
+    files are byte-identical (``scripts/bench_conversion.py`` checks every one)."""
+    import torch
+    import torch._export.utils as export_utils
+    import torch.export.decomp_utils as decomp_utils
+    import torch.export.exported_program as exported_program
+
+    scan = export_utils._collect_all_valid_cia_ops
+    users = [m for m in (exported_program, decomp_utils) if getattr(m, "_collect_all_valid_cia_ops", None) is scan]
+
+    def cached() -> set:
+        key = (
+            tuple(torch.ops._dir),
+            frozenset(torch._C._dispatch_get_registrations_for_dispatch_key("CompositeImplicitAutograd")),
+        )
+        if key not in _CIA_SCANS:
+            _CIA_SCANS.clear()
+            _CIA_SCANS[key] = scan()
+        return _CIA_SCANS[key]
+
+    for module in users:
+        module._collect_all_valid_cia_ops = cached  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in users:
+            module._collect_all_valid_cia_ops = scan  # type: ignore[attr-defined]
+
+
+_CIA_SCANS: dict[tuple, set] = {}
 
 
 @contextlib.contextmanager
@@ -114,7 +168,12 @@ def conversion_error(exc: BaseException, log: list[str]) -> HwnasError:
 
 
 def convert_to_tflite(
-    model: nn.Module, input_shape: tuple[int, ...], out_path: Path, *, channels_last: bool = False
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    out_path: Path,
+    *,
+    channels_last: bool = False,
+    reuse_scans: bool = True,
 ) -> Path:
     """Write ``model`` at ``input_shape`` as an fp32 ``.tflite`` file (atomically); HwnasError on failure.
 
@@ -123,7 +182,8 @@ def convert_to_tflite(
     time blocks and networks this way. (It was tried as the cure for the few-shot LiteRT table's
     calibration error and is not one: 10 calibration networks were 50 % within ±10 % with NCHW
     blocks, 40 % with NHWC; see docs/runtimes.md.) Exported files keep NCHW, the interface every
-    other artifact of an export has.
+    other artifact of an export has. ``reuse_scans=False`` converts as before :func:`reused_cia_op_scan`
+    (the benchmark's old path); the file is the same.
     """
     import warnings
 
@@ -145,7 +205,8 @@ def convert_to_tflite(
         sample = sample.permute(0, 2, 3, 1).contiguous()
     with captured_native_output() as log:
         try:
-            with torch.no_grad(), warnings.catch_warnings():
+            scans = reused_cia_op_scan() if reuse_scans else contextlib.nullcontext()
+            with torch.no_grad(), warnings.catch_warnings(), scans:
                 warnings.simplefilter("ignore")
                 edge = litert_torch.convert(model, (sample,))
                 with atomic_path(out_path) as tmp:
