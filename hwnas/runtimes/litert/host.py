@@ -30,7 +30,7 @@ from hwnas.runtimes.base import RUNTIMES, DeviceSettings, Runtime, SettingError
 if TYPE_CHECKING:
     from torch import nn
 
-PROVIDERS = ("cpu", "gpu")
+PROVIDERS = ("cpu", "cpu-builtin", "gpu")  # cpu: XNNPACK; cpu-builtin: LiteRT's own kernels
 INSTALL_HINT = "pip install 'hwnas[litert]'"
 
 
