@@ -6,7 +6,7 @@ folder, and every file is compared byte for byte with the old path's (what is ti
 change):
 
 1. ``old``: one process, one block after another, torch's operator scan on every call
-   (``convert_to_tflite(reuse_scans=False)``: the path before issue 25);
+   (``convert_to_tflite(reuse=False)``: the path before issue 25);
 2. ``reuse``: the same, with the scan reused (:func:`hwnas.runtimes.litert.host.reused_cia_op_scan`);
 3. ``workers``: ``--workers`` spawned processes (``ArtifactCache.blocks``, as ``hwnas profile``
    with ``HWNAS_CONVERT_WORKERS``), start-up included.
@@ -55,7 +55,7 @@ def main() -> None:
         with torch.random.fork_rng():
             torch.manual_seed(0)
             module = space.build_block(spec)
-        convert_to_tflite(module, spec.input_shape, path, channels_last=True, reuse_scans=False)
+        convert_to_tflite(module, spec.input_shape, path, channels_last=True, reuse=False)
 
     warm = args.out / "warm"
     warm.mkdir(parents=True, exist_ok=True)

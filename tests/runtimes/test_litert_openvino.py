@@ -172,7 +172,7 @@ def test_the_reused_operator_scan_writes_the_same_file(tmp_path: Path) -> None:
     from hwnas.runtimes.litert.host import convert_to_tflite
 
     block, shape = _block()
-    old = convert_to_tflite(block, shape, tmp_path / "old.tflite", channels_last=True, reuse_scans=False)
+    old = convert_to_tflite(block, shape, tmp_path / "old.tflite", channels_last=True, reuse=False)
     new = convert_to_tflite(block, shape, tmp_path / "new.tflite", channels_last=True)
     again = convert_to_tflite(block, shape, tmp_path / "again.tflite", channels_last=True)  # the kept scan
     assert old.read_bytes() == new.read_bytes() == again.read_bytes()

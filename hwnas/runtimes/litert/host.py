@@ -22,7 +22,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hwnas.errors import HwnasError, MissingDependency
 from hwnas.runtimes.base import RUNTIMES, DeviceSettings, Runtime, SettingError
@@ -134,6 +134,53 @@ _CIA_SCANS: dict[tuple, set] = {}
 
 
 @contextlib.contextmanager
+def reused_jax_lowerings() -> Iterator[None]:
+    """Keep litert-torch's per-operator JAX lowerings (StableHLO text, then VHLO bytecode) across conversions.
+
+    litert-torch lowers every aten call through ``jax.jit(...).lower()`` and serialises the result,
+    caching it only within one conversion, under a fingerprint of the function, its static arguments
+    and its tensors' shapes and dtypes (``_wrap.get_cache_fingerprint``). Blocks of one space repeat
+    the same calls at the same shapes, so the text and bytecode are kept under that same fingerprint
+    for the process (pure functions of it); each conversion still parses and inlines them into its
+    own module, so the written file is unchanged (``scripts/bench_conversion.py`` compares bytes)."""
+    from litert_torch.backend.jax_bridge import _wrap
+
+    lower, to_vhlo = _wrap._lower_to_ir_text, _wrap._stablehlo_to_vhlo
+
+    def cached_lower(jaxfn: Any, args: Any, kwargs: Any, ir_input_names: Any = None) -> Any:
+        getter, inputs = lower(jaxfn, args, kwargs, ir_input_names=ir_input_names)
+        key = _wrap.get_cache_fingerprint((jaxfn, args, kwargs, ir_input_names))
+        if key is None:
+            return getter, inputs
+
+        def text() -> str:
+            if key not in _JAX_TEXTS:
+                _JAX_TEXTS[key] = getter()
+            return _JAX_TEXTS[key]
+
+        return text, inputs
+
+    def cached_vhlo(text: str) -> bytes:
+        if text not in _VHLO:
+            _VHLO[text] = to_vhlo(text)
+        return _VHLO[text]
+
+    if len(_JAX_TEXTS) > _KEEP_LOWERINGS:  # a bound: a few hundred kB per thousand lowerings
+        _JAX_TEXTS.clear()
+        _VHLO.clear()
+    _wrap._lower_to_ir_text, _wrap._stablehlo_to_vhlo = cached_lower, cached_vhlo
+    try:
+        yield
+    finally:
+        _wrap._lower_to_ir_text, _wrap._stablehlo_to_vhlo = lower, to_vhlo
+
+
+_JAX_TEXTS: dict[Any, str] = {}
+_VHLO: dict[str, bytes] = {}
+_KEEP_LOWERINGS = 20_000
+
+
+@contextlib.contextmanager
 def captured_native_output() -> Iterator[list[str]]:
     """Send what C++ code prints on fds 1 and 2 (absl logs, the converter's progress) to a buffer.
 
@@ -173,7 +220,7 @@ def convert_to_tflite(
     out_path: Path,
     *,
     channels_last: bool = False,
-    reuse_scans: bool = True,
+    reuse: bool = True,
 ) -> Path:
     """Write ``model`` at ``input_shape`` as an fp32 ``.tflite`` file (atomically); HwnasError on failure.
 
@@ -182,8 +229,9 @@ def convert_to_tflite(
     time blocks and networks this way. (It was tried as the cure for the few-shot LiteRT table's
     calibration error and is not one: 10 calibration networks were 50 % within ±10 % with NCHW
     blocks, 40 % with NHWC; see docs/runtimes.md.) Exported files keep NCHW, the interface every
-    other artifact of an export has. ``reuse_scans=False`` converts as before :func:`reused_cia_op_scan`
-    (the benchmark's old path); the file is the same.
+    other artifact of an export has. ``reuse=False`` converts as before issue 25, without
+    :func:`reused_cia_op_scan` and :func:`reused_jax_lowerings` (the benchmark's old path); the
+    file is the same.
     """
     import warnings
 
@@ -205,8 +253,10 @@ def convert_to_tflite(
         sample = sample.permute(0, 2, 3, 1).contiguous()
     with captured_native_output() as log:
         try:
-            scans = reused_cia_op_scan() if reuse_scans else contextlib.nullcontext()
-            with torch.no_grad(), warnings.catch_warnings(), scans:
+            with torch.no_grad(), warnings.catch_warnings(), contextlib.ExitStack() as stack:
+                if reuse:
+                    stack.enter_context(reused_cia_op_scan())
+                    stack.enter_context(reused_jax_lowerings())
                 warnings.simplefilter("ignore")
                 edge = litert_torch.convert(model, (sample,))
                 with atomic_path(out_path) as tmp:
