@@ -32,11 +32,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("table")
     ap.add_argument("--folds", type=int, default=10)
+    ap.add_argument(
+        "--networks-from", help="score on this table's validation networks (same device): e.g. a fresh validation"
+    )
     args = ap.parse_args()
     table = LatencyTable.load(args.table)
     fewshot = table.header.fewshot
-    if fewshot is None or table.header.validation is None:
-        raise SystemExit(f"{args.table} is not a validated few-shot table")
+    scored = LatencyTable.load(args.networks_from) if args.networks_from else table
+    if fewshot is None or scored.header.validation is None:
+        raise SystemExit(f"{args.table} is not a few-shot table, or no validation networks to score it on")
     sp = get_space(table.space_name)
     specs = list(sp.all_blocks(table.resolution, table.num_classes))
     feats = space_features(sp, specs, resolution=table.resolution, num_classes=table.num_classes)
@@ -49,7 +53,7 @@ def main() -> None:
         prior_ms = {k: max(prior.entries[k].stats.value_ms(prior.estimator), 1e-6) for k in keys}
     measured = [k for k in keys if k in table.entries and not table.entries[k].predicted]
     log_ms = {k: math.log(max(table.entries[k].stats.value_ms(est), 1e-6)) for k in measured}
-    samples = table.header.validation.samples
+    samples = scored.header.validation.samples
     meas_net = [s.measured_ms for s in samples]
     out = {"table": args.table, "measured_blocks": len(measured), "networks": len(samples)}
     for label, names in (("stored columns", stored), ("all columns", list(feats.names))):
