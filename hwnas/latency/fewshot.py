@@ -39,6 +39,7 @@ from hwnas.latency.table import LatencyTable, now_iso
 from hwnas.latency.targets import open_target
 from hwnas.latency.validate import ValidationReport, validate_table
 from hwnas.records import FewShot
+from hwnas.runtimes import RUNTIMES
 from hwnas.spaces import DEFAULT_SPACE
 from hwnas.spaces.base import BlockSpec, SearchSpace
 
@@ -119,10 +120,13 @@ def _prior_record(prior: LatencyTable, path: Path, predicted: list[str]) -> dict
     }
 
 
-def _rows(features: Any, keys: list[str], prior_ms: dict[str, float] | None) -> list[list[float]]:
+def _rows(
+    features: Any, keys: list[str], prior_ms: dict[str, float] | None, names: list[str] | None = None
+) -> list[list[float]]:
+    """Feature rows (all columns, or a stored model's ``names``), with the prior's log ms last."""
     if prior_ms is None:
-        return [features.row(k) for k in keys]
-    return [[*features.row(k), math.log(prior_ms[k])] for k in keys]
+        return [features.row(k, names) for k in keys]
+    return [[*features.row(k, names), math.log(prior_ms[k])] for k in keys]
 
 
 def profile_fewshot(
@@ -164,7 +168,8 @@ def profile_fewshot(
     if prior_table is not None:
         est = prior_table.estimator
         prior_all = {key: max(prior_table.entries[key].stats.value_ms(est), 1e-6) for key in by_key}
-    rows = dict(zip(by_key, _rows(features, list(by_key), prior_all), strict=True))
+    columns = features.names if RUNTIMES.get(dev.runtime).fewshot_operator_flops else features.block_names
+    rows = dict(zip(by_key, _rows(features, list(by_key), prior_all, columns), strict=True))
     goal = min(budget if budget is not None else len(specs), len(specs))
     cover = cover_goal(goal, group_count(specs))
     # farthest-point ordering costs a pass over the blocks per pick: plan what a run can time
@@ -211,7 +216,7 @@ def profile_fewshot(
         profile = timer.summary(description, present * rounds)
 
     phase("fitting the model and predicting the other blocks")
-    model = _fit_and_predict(table, by_key, features, prior_all, prior_table, prior_path, budget, budget_s, seed)
+    model = _fit_and_predict(table, by_key, rows, columns, prior_table, prior_path, budget, budget_s, seed)
     table.with_progress(all_keys, rounds)
     table.save(path)
     profile = replace(profile, entries=len(table.entries), complete=table.complete)
@@ -237,8 +242,8 @@ def _value(table: LatencyTable, key: str) -> float:
 def _fit_and_predict(
     table: LatencyTable,
     by_key: dict[str, BlockSpec],
-    features: Any,
-    prior_all: dict[str, float] | None,
+    rows: dict[str, list[float]],
+    columns: list[str],
     prior_table: LatencyTable | None,
     prior_path: Path | None,
     budget: int | None,
@@ -255,14 +260,14 @@ def _fit_and_predict(
     todo = [key for key in by_key if key not in table.entries]
     if not todo:
         return None  # everything measured: a full table
-    names = list(features.names) + ([PRIOR_FEATURE] if prior_all is not None else [])
+    names = [*columns, *([PRIOR_FEATURE] if prior_table is not None else [])]
     model = fit_ridge(
-        _rows(features, measured, prior_all),
+        [rows[key] for key in measured],
         [math.log(_value(table, key)) for key in measured],
         names,
         table.estimator,
     )
-    for key, ms in zip(todo, model.predict_ms(_rows(features, todo, prior_all)), strict=True):
+    for key, ms in zip(todo, model.predict_ms([rows[key] for key in todo]), strict=True):
         table.add_prediction(by_key[key], ms)
     record = None
     if prior_table is not None and prior_path is not None:
@@ -294,10 +299,15 @@ def model_predictions(
     features = space_features(
         space, specs, resolution=table.resolution, num_classes=table.num_classes, work_dir=work_dir
     )
-    if list(model.features) != [*features.names, *([PRIOR_FEATURE] if fewshot.prior is not None else [])]:
+    names = list(model.features)
+    if fewshot.prior is not None:
+        if names[-1:] != [PRIOR_FEATURE]:
+            raise HwnasError(f"the stored model has a prior but its last feature is not {PRIOR_FEATURE}")
+        names = names[:-1]
+    if not features.has_columns(names):  # a table fitted on fewer columns (an older hwnas) is fine
         raise HwnasError("the stored model's features are not this space's (a table of another hwnas version?)")
     predicted = set(table.predicted_keys)
     specs = [s for s in specs if s.key in predicted]
     keys = [s.key for s in specs]
     prior_ms = None if fewshot.prior is None else {key: float(v) for key, v in fewshot.prior["ms"].items()}
-    return dict(zip(keys, model.predict_ms(_rows(features, keys, prior_ms)), strict=True))
+    return dict(zip(keys, model.predict_ms(_rows(features, keys, prior_ms, names)), strict=True))

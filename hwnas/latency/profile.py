@@ -134,7 +134,7 @@ class BlockTimer:
             for start in range(0, len(todo), UPLOAD_BATCH):
                 batch = todo[start : start + UPLOAD_BATCH]
                 t0 = time.perf_counter()
-                artifacts = [self.cache.block(spec) for spec in batch]
+                artifacts = self.cache.blocks(batch)
                 self.export_s += time.perf_counter() - t0
                 remote = self.target.upload(artifacts)
                 for spec, where in zip(batch, remote, strict=True):
@@ -161,6 +161,7 @@ class BlockTimer:
     def finish(self) -> None:
         """Record this run and save; nothing timed (a provider that fails on the first block, an
         interrupt at once) leaves the file as it was, so no empty table blocks the next run."""
+        self.cache.close()
         if self.measured:
             _record_run(
                 self.table,

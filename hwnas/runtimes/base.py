@@ -89,6 +89,11 @@ class Runtime(ABC):
     """Python modules this machine needs to prepare the runtime's artifacts (converters)."""
     timing_modules: ClassVar[tuple[tuple[str, ...], ...]] = ()
     """Python modules that time on this machine: each inner tuple is a choice, any one of which will do."""
+    fewshot_operator_flops: ClassVar[bool] = False
+    """A few-shot table's model also sees each block's FLOPs by operator class
+    (:mod:`hwnas.latency.op_flops`): for a runtime whose kernels are priced unlike the prior's
+    (LiteRT's depthwise). Off by default: on the OpenVINO table they cost networks (100 % -> 92 %
+    within ±10 %, ``scripts/fewshot_feature_study.py``)."""
 
     def __init__(self, device: Device) -> None:
         if device.precision not in self.precisions:

@@ -86,9 +86,14 @@ def benchmark_args(binary: str, model: str, options: dict[str, Any], timing: dic
     ]
     if options.get("provider") == "gpu":
         args += ["--use_gpu=true"]
+    elif options.get("provider") == "cpu-builtin":
+        args += ["--use_xnnpack=false"]  # LiteRT's own CPU kernels
     else:
         args += ["--use_xnnpack=true"]
     return args
+
+
+PROVIDER_TITLES = {"gpu": "gpu delegate", "cpu-builtin": "cpu (builtin kernels, no XNNPACK)"}
 
 
 class AdbTransport(Transport):
@@ -192,7 +197,7 @@ class AdbTransport(Transport):
             "runtime": {
                 "name": "litert",
                 "version": f"benchmark_model at {binary}",
-                "provider": "gpu delegate" if options.get("provider") == "gpu" else "cpu (XNNPACK delegate)",
+                "provider": PROVIDER_TITLES.get(str(options.get("provider")), "cpu (XNNPACK delegate)"),
                 "threads": options.get("threads"),
             },
             "host": {

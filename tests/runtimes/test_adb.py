@@ -75,6 +75,7 @@ def test_benchmark_args_follow_the_device() -> None:
         "--use_xnnpack=true",
     ]
     assert benchmark_args("b", "m", {"threads": 1, "provider": "gpu"}, timing)[-1] == "--use_gpu=true"
+    assert benchmark_args("b", "m", {"threads": 1, "provider": "cpu-builtin"}, timing)[-1] == "--use_xnnpack=false"
 
 
 FAKE_ADB = """\

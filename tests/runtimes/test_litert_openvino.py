@@ -34,7 +34,7 @@ def _needs(module: str, extra: str) -> None:
         ({**LITERT, "threads": None}, "field 'threads' must be an explicit integer of at least 1 for litert"),
         ({**LITERT, "precision": "fp16"}, "field 'precision' fp16 is not converted for litert here"),
         ({**LITERT, "precision": "int8"}, "field 'precision' int8 is not converted for litert here"),
-        ({**LITERT, "provider": "npu"}, "field 'provider' must be one of cpu, gpu for litert, got 'npu'"),
+        ({**LITERT, "provider": "npu"}, "field 'provider' must be one of cpu, cpu-builtin, gpu for litert, got 'npu'"),
         ({**LITERT, "provider": "gpu"}, "field 'provider' gpu (the GPU delegate) is timed only on adb devices"),
         ({**LITERT, "streams": 2}, "field 'streams' applies to openvino devices only (this one runs litert)"),
         ({**OPENVINO, "precision": "int8"}, "field 'precision' int8 is not converted for openvino here"),
@@ -164,3 +164,42 @@ def test_an_attention_block_converts_times_and_matches_pytorch(
             "INFERENCE_PRECISION_HINT": "f32",
         }
     assert np.abs(np.asarray(got) - want).max() < 1e-4
+
+
+def test_the_reused_operator_scan_writes_the_same_file(tmp_path: Path) -> None:
+    """Issue 25: the conversion speed-up must not change what is timed, so the files are equal byte for byte."""
+    _needs("litert_torch", "litert")
+    from hwnas.runtimes.litert.host import convert_to_tflite
+
+    block, shape = _block()
+    old = convert_to_tflite(block, shape, tmp_path / "old.tflite", channels_last=True, reuse=False)
+    new = convert_to_tflite(block, shape, tmp_path / "new.tflite", channels_last=True)
+    again = convert_to_tflite(block, shape, tmp_path / "again.tflite", channels_last=True)  # the kept scan
+    assert old.read_bytes() == new.read_bytes() == again.read_bytes()
+
+
+def test_litert_cache_is_keyed_by_the_converter_version() -> None:
+    from importlib.metadata import version
+
+    from hwnas.runtimes import get_runtime
+    from hwnas.runtimes.litert.host import converter_version
+
+    _needs("litert_torch", "litert")
+    tag = get_runtime(parse_device(LITERT)).artifact_tag
+    assert tag == f"litert-fp32-nhwc-{converter_version()}"
+    assert f"litert-torch-{version('litert-torch')}" in tag and "torch-" in tag.split("_")[-1]
+
+
+def test_builtin_kernels_are_another_provider(tmp_path: Path) -> None:
+    """provider cpu-builtin leaves XNNPACK out: the same file, described and timed by LiteRT's own kernels."""
+    _needs("ai_edge_litert", "litert")
+    _needs("litert_torch", "litert")
+    from hwnas.runtimes.litert.host import convert_to_tflite
+
+    depthwise = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8).eval()
+    path = convert_to_tflite(depthwise, (1, 8, 16, 16), tmp_path / "dw.tflite")
+    device = parse_device({**LITERT, "provider": "cpu-builtin", "timing": QUICK.to_dict()})
+    with open_target(device) as target:
+        assert target.describe()["runtime"]["provider"] == "cpu (builtin kernels, no XNNPACK)"
+        (where,) = target.upload([path])
+        assert target.measure(where, (1, 8, 16, 16)).stats.n >= QUICK.min_runs

@@ -41,10 +41,25 @@ def _threads(options: dict[str, Any]) -> int:
     return threads
 
 
+#: ``provider: cpu-builtin``: LiteRT's own CPU kernels, without the default XNNPACK delegate (another
+#: cost model on the same CPU: the stand-in for another phone when a LiteRT prior is checked).
+BUILTIN = "cpu-builtin"
+XNNPACK = "cpu (XNNPACK delegate)"
+
+
+def _resolver(cls: Any, options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("provider") != BUILTIN:
+        return {}
+    kinds = getattr(__import__(cls.__module__, fromlist=["OpResolverType"]), "OpResolverType", None)
+    if kinds is None:
+        raise RuntimeMissing(f"this LiteRT interpreter cannot leave XNNPACK out (provider {BUILTIN}); {HINT}")
+    return {"experimental_op_resolver_type": kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+
+
 def interpreter(path: str, options: dict[str, Any]) -> Any:
     """A fresh interpreter for ``path`` with its tensors allocated."""
     cls, _ = _interpreter()
-    it = cls(model_path=path, num_threads=_threads(options))
+    it = cls(model_path=path, num_threads=_threads(options), **_resolver(cls, options))
     it.allocate_tensors()
     return it
 
@@ -72,6 +87,6 @@ def describe(options: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": "litert",
         "version": version,
-        "provider": "cpu (XNNPACK delegate)",
+        "provider": "cpu (builtin kernels, no XNNPACK)" if options.get("provider") == BUILTIN else XNNPACK,
         "threads": options.get("threads"),
     }
