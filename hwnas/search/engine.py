@@ -25,7 +25,7 @@ from hwnas.search.config import SearchConfig, SearchState, new_state, plan_phase
 from hwnas.search.constraints import FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
 from hwnas.search.fitness import BUDGET_USE, ZScoreSum
-from hwnas.search.scoring import ProxyScorer, ScoringConfig
+from hwnas.search.scoring import ProxyScorer
 from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import has_size_genes
 from hwnas.search.surrogate import Surrogate
@@ -60,13 +60,7 @@ class SearchEngine:
         self.checker = FeasibilityChecker(self.space, config.constraints, latency_source, resolution=config.resolution)
         self.state = state or new_state(config.seed)
         self.budget_s = budget_s
-        self.scorer = scorer or ProxyScorer(
-            ScoringConfig(
-                config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size
-            ),
-            workers=workers,
-            executor=executor,
-        )
+        self.scorer = scorer or ProxyScorer.for_search(config, workers=workers, executor=executor)
         self.scorer.cache = self.state.scores  # the checkpoint holds the cache
         self.surrogate = Surrogate.for_search(self.space, self.strategy, config.seed)
         self.refit_surrogate = True

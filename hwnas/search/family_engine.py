@@ -20,7 +20,7 @@ from typing import Any
 from hwnas.executors import Executor
 from hwnas.search.config import SearchConfig, SearchState
 from hwnas.search.engine import SearchEngine
-from hwnas.search.scoring import ProxyScorer, ScoringConfig
+from hwnas.search.scoring import ProxyScorer
 from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import split_budget
 
@@ -65,13 +65,7 @@ class FamilyEngine:
             state.history, state.scores = history, scores
         self.budget_s = budget_s
         self.migrate = MIGRATE
-        self.scorer = scorer or ProxyScorer(
-            ScoringConfig(
-                config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size
-            ),
-            workers=workers,
-            executor=executor,
-        )
+        self.scorer = scorer or ProxyScorer.for_search(config, workers=workers, executor=executor)
         self.members = [
             SearchEngine(c, latency_source, state=s, scorer=self.scorer)
             for c, s in zip(self.member_configs, self.states, strict=True)

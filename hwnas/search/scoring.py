@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from hwnas.executors import Executor, LocalExecutor
 from hwnas.executors.local import set_threads
+
+if TYPE_CHECKING:
+    from hwnas.search.config import SearchConfig
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,15 @@ class ProxyScorer:
 
     def close(self) -> None:
         self.executor.close()
+
+    @classmethod
+    def for_search(cls, config: SearchConfig, *, workers: int = 1, executor: Executor | None = None) -> ProxyScorer:
+        """The scorer of a search (a :class:`~hwnas.search.config.SearchConfig`): its proxies, seed and
+        resolution."""
+        scoring = ScoringConfig(
+            config.space, config.scored_proxies, config.seed, config.proxy_resolution, config.proxy_batch_size
+        )
+        return cls(scoring, workers=workers, executor=executor)
 
     def score_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
