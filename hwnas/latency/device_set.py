@@ -40,10 +40,6 @@ class DeviceSet(LatencySource):
                 raise UsageError(f"--latency-ms of {m.name} must be a finite number above 0, got {m.budget_ms!r}")
         self.members = list(members)
 
-    @property
-    def budgets(self) -> dict[str, float]:
-        return {m.name: m.budget_ms for m in self.members}
-
     def predict_each(self, space: SearchSpace, arch: Any, *, resolution: int | None = None) -> dict[str, float]:
         """Every device's predicted latency in ms, in the devices' order."""
         return {m.name: float(m.source.predict_ms(space, arch, resolution=resolution)) for m in self.members}

@@ -266,9 +266,14 @@ class SearchEngine:
             return False
         if not self.refit_surrogate:  # a budget family fits the shared surrogate once per round
             return self.surrogate.covers(phase.fitness.proxies)
+        return self.fit_surrogate(phase.fitness.proxies)
+
+    def fit_surrogate(self, proxies: Sequence[str]) -> bool:
+        """Fit the surrogate on every scored candidate of the history, one model per proxy."""
+        assert self.surrogate is not None
         texts = [h["arch"] for h in self.state.history]
         latencies = [h["latency_ms"] for h in self.state.history]
-        return self.surrogate.fit(texts, self.scorer.score_many(texts), latencies, phase.fitness.proxies)
+        return self.surrogate.fit(texts, self.scorer.score_many(texts), latencies, proxies)
 
     def _screened_best(self, phase: Phase, candidates: Sequence[str]) -> int:
         """The candidate the phase's fitness ranks first on predicted scores, beside the scored history."""

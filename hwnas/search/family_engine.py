@@ -118,11 +118,8 @@ class FamilyEngine:
     def _fit_surrogate(self) -> None:
         """Fit the shared surrogate on the whole history for every proxy a phase may screen by (once
         per round, not once per member: the members' steps of a round see the same fit)."""
-        if self.surrogate is None:
-            return
-        texts = [h["arch"] for h in self.history]
-        latencies = [h["latency_ms"] for h in self.history]
-        self.surrogate.fit(texts, self.scorer.score_many(texts), latencies, self.config.scored_proxies)
+        if self.surrogate is not None:
+            self.members[0].fit_surrogate(self.config.scored_proxies)  # the history is shared by all
 
     def _share(self, source: SearchEngine, children: list[str]) -> None:
         """Tell each other member's population the children feasible for it (migration): a member
