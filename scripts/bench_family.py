@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--columns", default="pixel3_latency_ms,raspi4_latency_ms")
     parser.add_argument("--quantiles", default="25,50,75,100")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+seeds-1")
     parser.add_argument("--evaluations", type=int, default=300, help="of each single-budget search")
     parser.add_argument("--family-share", type=float, default=1.5, help="the family's evaluations / one search's")
     parser.add_argument("--scores", type=Path, default=Path("runs/whole/scores.csv"))
@@ -72,7 +73,7 @@ def main() -> int:
         values = np.array(list(source.latency_ms.values()))
         budgets = [float(np.quantile(values, float(q) / 100)) for q in args.quantiles.split(",")]
         oracle = [max(accuracy[a] for a, ms in source.latency_ms.items() if ms <= b) for b in budgets]
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             single_regret, single_wall = [], []
             for budget, best_acc in zip(budgets, oracle, strict=True):
                 config = SearchConfig(space="nb201", constraints=Constraints(latency_ms=budget), strategy=strategy,

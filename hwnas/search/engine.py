@@ -25,6 +25,7 @@ from hwnas.search.config import SearchConfig, SearchState, new_state, plan_phase
 from hwnas.search.constraints import FeasibilityChecker
 from hwnas.search.evolution import AgeingPopulation
 from hwnas.search.fitness import BUDGET_USE, ZScoreSum
+from hwnas.search.reference import FreeSample, free_sample
 from hwnas.search.scoring import ProxyScorer
 from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import has_size_genes
@@ -72,6 +73,7 @@ class SearchEngine:
         kept where it meets this budget, is a uniform sample of this budget's set; a tighter member's is not."""
         self._screening = False
         self._scale: tuple[list[dict[str, float]], list[dict[str, float]] | None] | None = None
+        self._free: FreeSample | None = None
 
     # ---- driving ----------------------------------------------------------------------
     def run(self, on_step: Callable[[SearchState, Phase | None], None] | None = None) -> SearchState:
@@ -328,7 +330,25 @@ class SearchEngine:
             for h in self._feasible_history()
             if h["phase"] in sampling and h.get("member") in self.reference_members
         ]
-        return self._fitness_inputs(sample) if len(sample) >= MIN_REFERENCE else None
+        if len(sample) < MIN_REFERENCE:
+            return None
+        dead = [self.space.is_dead(self.space.decode(t)) for t in sample]
+        return self._free_sample().reference(self._fitness_inputs(sample), dead, MIN_REFERENCE)
+
+    def _free_sample(self) -> FreeSample:
+        """A large unscored random feasible sample, drawn once from a stream of its own: it scales
+        the rule's free terms and sets the dead share of the scored sample (search/reference.py)."""
+        if self._free is None:
+            rule = self.strategy.winner_fitness(self.space)
+            if not isinstance(rule, ZScoreSum):
+                self._free = FreeSample()  # only a standardising rule has a scale
+                return self._free
+            terms = [name for name, weight, _ in rule.terms if weight > 0]
+            self._free = free_sample(
+                self.space, lambda arch: self.checker.check(arch).feasible, self.checker.budget_use, terms,
+                f"hwnas-reference/{self.config.seed}/{self.config.constraints}",
+            )  # fmt: skip
+        return self._free
 
     def _feasible_history(self) -> list[dict[str, Any]]:
         """The history's candidates that meet this search's constraints: all of them in a single
@@ -342,7 +362,7 @@ class SearchEngine:
         text = self.strategy.selection(self.space)
         reference = self._reference()
         if reference is not None and isinstance(self.strategy.winner_fitness(self.space), ZScoreSum):
-            text += f", each term standardised over the {len(reference)} random feasible archs it started from"
+            text += self._free_sample().describe(reference, MIN_REFERENCE)
         return text
 
     def winner(self) -> dict[str, Any]:

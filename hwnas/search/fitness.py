@@ -32,6 +32,9 @@ Scores = Mapping[str, float]
 #: (so silent in a z-score) when the search has no constraint.
 BUDGET_USE = "budget_use"
 ENGINE_TERMS = frozenset({BUDGET_USE})
+#: A reference row's weight in a standardising rule's scale (1 when absent): the search
+#: reweights its scored random sample to the dead share of a larger one (search/reference.py).
+REFERENCE_WEIGHT = "reference_weight"
 
 
 class Fitness(ABC):
@@ -213,7 +216,9 @@ class ZScoreSum(Fitness):
 
     def values(self, group: Sequence[Scores], reference: Sequence[Scores] | None = None) -> list[float]:
         """Standardised over ``reference`` when given (a random feasible sample estimates the
-        feasible set's scale; a search's own history is biased toward its best), else over ``group``."""
+        feasible set's scale; a search's own history is biased toward its best), else over ``group``.
+        Each term is scaled by the reference rows that carry it, so terms that cost nothing to
+        compute can be scaled by a larger sample than the scored proxies (search/reference.py)."""
         if not group:
             return []
         total = np.zeros(len(group))
@@ -225,13 +230,19 @@ class ZScoreSum(Fitness):
             finite = np.isfinite(column)
             dead |= ~finite
             scale = column[finite]
-            if reference:
-                ref = self._transformed(reference, name, transform)
-                if np.isfinite(ref).sum() > 1 and np.ptp(ref[np.isfinite(ref)]) > 0:
-                    scale = ref[np.isfinite(ref)]
-            if scale.size > 1 and np.ptp(scale) > 0:
-                mean, sd = scale.mean(), scale.std()
-                total += weight * np.where(finite, (column - mean) / sd, 0.0)
+            weights = np.ones(scale.size)
+            rows = [r for r in reference or () if name in r]  # a term is scaled by the rows that carry it
+            if rows:
+                ref = self._transformed(rows, name, transform)
+                ok = np.isfinite(ref)
+                if ok.sum() > 1 and np.ptp(ref[ok]) > 0:
+                    scale = ref[ok]
+                    weights = np.array([float(r.get(REFERENCE_WEIGHT, 1.0)) for r in rows])[ok]
+            if scale.size > 1 and np.ptp(scale) > 0 and weights.sum() > 0:
+                mean = np.average(scale, weights=weights)
+                sd = math.sqrt(np.average((scale - mean) ** 2, weights=weights))
+                if sd > 0:
+                    total += weight * np.where(finite, (column - mean) / sd, 0.0)
         return [float("-inf") if d else float(v) for v, d in zip(total, dead, strict=True)]
 
     @staticmethod

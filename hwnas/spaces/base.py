@@ -162,6 +162,14 @@ class SearchSpace(ABC, Generic[A]):
         """A hashable value that equals for two archs iff their size genes are equal."""
         return self.encode(arch)
 
+    def is_dead(self, arch: A) -> bool:
+        """True when the network's output cannot depend on its input (every path crosses a zero
+        operation). Its proxy scores are the same degenerate constants for every such arch, far
+        from the live ones, so how many a random sample holds swings a standardising rule's scale
+        (search/reference.py counts them in a large unscored sample). False in a space without
+        zero operations."""
+        return False
+
     def skip_lengths(self, arch: A) -> list[int]:
         """For cell (DAG) spaces: target node minus source node of every identity edge.
 

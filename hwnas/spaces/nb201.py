@@ -227,6 +227,13 @@ class NB201Space(SearchSpace[NB201Arch]):
         cell_params = sum(5 * (c1 * (c * c + 2 * c) + c3 * (9 * c * c + 2 * c)) for c in (16, 32, 64))
         return [*onehot, math.log1p(cell_params)]
 
+    def is_dead(self, arch: NB201Arch) -> bool:
+        reached = {0}
+        for (to, frm), op in zip(EDGES, arch.ops, strict=True):  # edges in node order: sources come first
+            if op != "none" and frm in reached:
+                reached.add(to)
+        return 3 not in reached
+
     def skip_lengths(self, arch: NB201Arch) -> list[int]:
         return [to - frm for (to, frm), op in zip(EDGES, arch.ops, strict=True) if op == "skip_connect"]
 
