@@ -19,15 +19,48 @@ from typing import Any
 
 from hwnas.executors import Executor
 from hwnas.search.config import SearchConfig, SearchState
+from hwnas.search.constraints import FeasibilityChecker
 from hwnas.search.engine import SearchEngine
 from hwnas.search.scoring import ProxyScorer
 from hwnas.search.strategies import Phase
 from hwnas.search.strategies.base import split_budget
+from hwnas.spaces import get_space
 
 #: Members share the children feasible for them (docs/search.md has the ablation).
 MIGRATE = True
+#: The share of the family's evaluations split by the size of each member's feasible set (the
+#: rest evenly), and the random draws that estimate those sizes (docs/search.md).
+SIZE_WEIGHT = 0.5
+SIZE_DRAWS = 2000
 #: Each member's random stream: one of its own ("own", the default) or its single-budget twin's ("twin").
 STREAM = "own"
+
+
+def feasible_shares(config: SearchConfig, members: list[SearchConfig], latency_source: Any) -> list[float]:
+    """Each member's share of the space that meets its budget, from :data:`SIZE_DRAWS` random
+    archs of a seeded stream of their own (a member with none found counts one draw)."""
+    space = get_space(config.space)
+    checkers = [FeasibilityChecker(space, m.constraints, latency_source, resolution=config.resolution) for m in members]
+    rng = random.Random(f"hwnas-family-sizes/{config.seed}")
+    hits = [0] * len(members)
+    for _ in range(SIZE_DRAWS):
+        arch = space.sample(rng)
+        for i, checker in enumerate(checkers):
+            hits[i] += checker.check(arch).feasible
+    return [max(h, 1) / SIZE_DRAWS for h in hits]
+
+
+def member_shares(evaluations: int, sizes: list[float]) -> list[int]:
+    """The family's evaluations split among its members: half evenly, half in proportion to the
+    size of each one's feasible set. The sets are nested, and a looser member searches a larger
+    one: with even shares the loosest members missed their rule's pick where their single-budget
+    twins found it (docs/search.md); the floor keeps a tight member's own search going."""
+    even = split_budget(evaluations, len(sizes))
+    total = sum(sizes)
+    weights = [SIZE_WEIGHT * s / total + (1 - SIZE_WEIGHT) / len(sizes) for s in sizes]
+    shares = [max(1, int(w * evaluations)) for w in weights]
+    shares[-1] += evaluations - sum(shares)  # rounding to the loosest (budgets are sorted)
+    return shares if min(shares) >= 1 else even
 
 
 def member_state(seed: int, index: int) -> SearchState:
@@ -57,7 +90,8 @@ class FamilyEngine:
         self.config = config
         self.family = config.family
         budgets = self.family.budgets
-        shares = split_budget(config.evaluations, len(budgets))
+        equal = [config.member(b, 1) for b in budgets]
+        shares = member_shares(config.evaluations, feasible_shares(config, equal, latency_source))
         self.member_configs = [config.member(b, n) for b, n in zip(budgets, shares, strict=True)]
         self.states = states or [member_state(config.seed, i) for i in range(len(budgets))]
         history, scores = self.states[0].history, self.states[0].scores

@@ -16,6 +16,7 @@ from hwnas.latency.sources import ArchLatencyTable, LatencySource
 from hwnas.search import Constraints, SearchConfig, make_strategy
 from hwnas.search.constraints import FeasibilityChecker
 from hwnas.search.family import BudgetFamily
+from hwnas.search.family_engine import FamilyEngine, feasible_shares, member_shares
 from hwnas.search.run import run_family
 from hwnas.search.scoring import ProxyScorer, ScoringConfig
 from hwnas.search.targets import search_targets
@@ -77,6 +78,19 @@ def test_a_family_is_deterministic_and_resumes_to_the_same_winners(tmp_path: Pat
     assert [m["arch"] for m in first] == [m["arch"] for m in again]
     resumed = run_family(family_config(seed=3), table, tmp_path / "a", resume=True)["family"]["members"]
     assert [m["arch"] for m in resumed] == [m["arch"] for m in first]
+
+
+def test_looser_members_get_more_of_the_evaluations(table: ArchLatencyTable) -> None:
+    config = family_config(evaluations=90)
+    members = [config.member(b, 1) for b in BUDGETS]
+    sizes = feasible_shares(config, members, table)
+    assert sizes == sorted(sizes) and 0 < sizes[0] < sizes[-1] <= 1  # nested sets, tightest first
+    assert sizes == feasible_shares(config, members, table)  # seeded
+    shares = member_shares(90, sizes)
+    assert sum(shares) == 90 and shares == sorted(shares) and shares[0] >= 90 // (2 * len(BUDGETS))
+    assert member_shares(100, [0.25, 0.25, 0.25, 0.25]) == [25, 25, 25, 25]
+    engine = FamilyEngine(config, table)
+    assert [c.evaluations for c in engine.member_configs] == shares
 
 
 def test_candidates_are_scored_once_across_members(tmp_path: Path, table: ArchLatencyTable) -> None:
