@@ -47,8 +47,14 @@ def main() -> int:
     parser.add_argument("--scores", type=Path, default=Path("runs/whole/scores.csv"))
     parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
     parser.add_argument("--stream", choices=("own", "twin"), default="own", help="ablation: members' random streams")
+    parser.add_argument("--size-weight", type=float, default=None,
+                        help="ablation: share of evaluations split by feasible-set size (0: even)")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.size_weight is not None:
+        import hwnas.search.family_engine as family_engine
+
+        family_engine.SIZE_WEIGHT = args.size_weight
     import hwnas.search.family_engine as family_engine
 
     family_engine.MIGRATE = not args.no_migrate

@@ -29,8 +29,10 @@ from hwnas.spaces import get_space
 #: Members share the children feasible for them (docs/search.md has the ablation).
 MIGRATE = True
 #: The share of the family's evaluations split by the size of each member's feasible set (the
-#: rest evenly), and the random draws that estimate those sizes (docs/search.md).
-SIZE_WEIGHT = 0.5
+#: rest evenly), and the random draws that estimate those sizes. Even shares (0) by default:
+#: 0.5 did better in the whole NB201 space, worse on the hybrid space, and 0.25 worse on the dev
+#: grid (docs/search.md has the ablation); the family benches' ``--size-weight`` sets it.
+SIZE_WEIGHT = 0.0
 SIZE_DRAWS = 2000
 #: Each member's random stream: one of its own ("own", the default) or its single-budget twin's ("twin").
 STREAM = "own"
@@ -50,14 +52,15 @@ def feasible_shares(config: SearchConfig, members: list[SearchConfig], latency_s
     return [max(h, 1) / SIZE_DRAWS for h in hits]
 
 
-def member_shares(evaluations: int, sizes: list[float]) -> list[int]:
-    """The family's evaluations split among its members: half evenly, half in proportion to the
-    size of each one's feasible set. The sets are nested, and a looser member searches a larger
-    one: with even shares the loosest members missed their rule's pick where their single-budget
-    twins found it (docs/search.md); the floor keeps a tight member's own search going."""
+def member_shares(evaluations: int, sizes: list[float], size_weight: float | None = None) -> list[int]:
+    """The family's evaluations split among its members: ``size_weight`` (default
+    :data:`SIZE_WEIGHT`) of them in proportion to the size of each one's feasible set, the rest
+    evenly. The sets are nested and a looser member searches a larger one; the even part keeps
+    a tight member's own search going."""
+    size_weight = SIZE_WEIGHT if size_weight is None else size_weight
     even = split_budget(evaluations, len(sizes))
     total = sum(sizes)
-    weights = [SIZE_WEIGHT * s / total + (1 - SIZE_WEIGHT) / len(sizes) for s in sizes]
+    weights = [size_weight * s / total + (1 - size_weight) / len(sizes) for s in sizes]
     shares = [max(1, int(w * evaluations)) for w in weights]
     shares[-1] += evaluations - sum(shares)  # rounding to the loosest (budgets are sorted)
     return shares if min(shares) >= 1 else even
@@ -90,8 +93,10 @@ class FamilyEngine:
         self.config = config
         self.family = config.family
         budgets = self.family.budgets
-        equal = [config.member(b, 1) for b in budgets]
-        shares = member_shares(config.evaluations, feasible_shares(config, equal, latency_source))
+        shares = split_budget(config.evaluations, len(budgets))
+        if SIZE_WEIGHT > 0:
+            sizes = feasible_shares(config, [config.member(b, 1) for b in budgets], latency_source)
+            shares = member_shares(config.evaluations, sizes)
         self.member_configs = [config.member(b, n) for b, n in zip(budgets, shares, strict=True)]
         self.states = states or [member_state(config.seed, i) for i in range(len(budgets))]
         history, scores = self.states[0].history, self.states[0].scores

@@ -80,17 +80,18 @@ def test_a_family_is_deterministic_and_resumes_to_the_same_winners(tmp_path: Pat
     assert [m["arch"] for m in resumed] == [m["arch"] for m in first]
 
 
-def test_looser_members_get_more_of_the_evaluations(table: ArchLatencyTable) -> None:
+def test_member_shares_even_or_by_feasible_set_size(table: ArchLatencyTable) -> None:
     config = family_config(evaluations=90)
     members = [config.member(b, 1) for b in BUDGETS]
     sizes = feasible_shares(config, members, table)
     assert sizes == sorted(sizes) and 0 < sizes[0] < sizes[-1] <= 1  # nested sets, tightest first
     assert sizes == feasible_shares(config, members, table)  # seeded
-    shares = member_shares(90, sizes)
+    shares = member_shares(90, sizes, size_weight=0.5)
     assert sum(shares) == 90 and shares == sorted(shares) and shares[0] >= 90 // (2 * len(BUDGETS))
-    assert member_shares(100, [0.25, 0.25, 0.25, 0.25]) == [25, 25, 25, 25]
-    engine = FamilyEngine(config, table)
-    assert [c.evaluations for c in engine.member_configs] == shares
+    assert member_shares(100, [0.25, 0.25, 0.25, 0.25], size_weight=0.5) == [25, 25, 25, 25]
+    assert member_shares(90, sizes, size_weight=0.0) == [30, 30, 30]
+    # the default (docs/search.md): even shares
+    assert [c.evaluations for c in FamilyEngine(config, table).member_configs] == [30, 30, 30]
 
 
 def test_candidates_are_scored_once_across_members(tmp_path: Path, table: ArchLatencyTable) -> None:
