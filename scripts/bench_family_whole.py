@@ -48,8 +48,13 @@ def main() -> int:
     parser.add_argument("--strategy", default="cyclic")
     parser.add_argument("--size-weight", type=float, default=None,
                         help="ablation: share of evaluations split by feasible-set size (0: even)")  # fmt: skip
+    parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.no_migrate:
+        import hwnas.search.family_engine as family_engine
+
+        family_engine.MIGRATE = False
     if args.size_weight is not None:
         import hwnas.search.family_engine as family_engine
 
