@@ -59,9 +59,10 @@ def member_shares(evaluations: int, sizes: list[float], size_weight: float | Non
     a tight member's own search going."""
     size_weight = SIZE_WEIGHT if size_weight is None else size_weight
     even = split_budget(evaluations, len(sizes))
-    total = sum(sizes)
-    weights = [size_weight * s / total + (1 - size_weight) / len(sizes) for s in sizes]
-    shares = [max(1, int(w * evaluations)) for w in weights]
+    if size_weight == 0:
+        return even
+    weights = [size_weight * s / sum(sizes) + (1 - size_weight) / len(sizes) for s in sizes]
+    shares = [int(w * evaluations) for w in weights]
     shares[-1] += evaluations - sum(shares)  # rounding to the loosest (budgets are sorted)
     return shares if min(shares) >= 1 else even
 
