@@ -26,12 +26,27 @@ import numpy as np
 import torch
 from bench_search import DEV_CSV, LazyTableScorer
 
+import hwnas.search.family_engine as family_engine
 from hwnas.latency.sources import ArchLatencyTable
 from hwnas.proxies.score_table import read_table
 from hwnas.search import Constraints, SearchConfig, make_strategy, run_search
 from hwnas.search.family import BudgetFamily
 from hwnas.search.run import run_family
 from hwnas.spaces import get_space
+
+
+def add_ablations(parser: argparse.ArgumentParser) -> None:
+    """The family engine's ablation switches, as options (shared by the three family benches)."""
+    parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
+    parser.add_argument("--stream", choices=("own", "twin"), default="own", help="ablation: members' random streams")
+    parser.add_argument("--size-weight", type=float, default=0.0,
+                        help="ablation: share of evaluations split by feasible-set size (0: even)")  # fmt: skip
+
+
+def apply_ablations(args: argparse.Namespace) -> None:
+    family_engine.MIGRATE = not args.no_migrate
+    family_engine.STREAM = args.stream
+    family_engine.SIZE_WEIGHT = args.size_weight
 
 
 def main() -> int:
@@ -45,20 +60,10 @@ def main() -> int:
     parser.add_argument("--evaluations", type=int, default=300, help="of each single-budget search")
     parser.add_argument("--family-share", type=float, default=1.5, help="the family's evaluations / one search's")
     parser.add_argument("--scores", type=Path, default=Path("runs/whole/scores.csv"))
-    parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
-    parser.add_argument("--stream", choices=("own", "twin"), default="own", help="ablation: members' random streams")
-    parser.add_argument("--size-weight", type=float, default=None,
-                        help="ablation: share of evaluations split by feasible-set size (0: even)")  # fmt: skip
+    add_ablations(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.size_weight is not None:
-        import hwnas.search.family_engine as family_engine
-
-        family_engine.SIZE_WEIGHT = args.size_weight
-    import hwnas.search.family_engine as family_engine
-
-    family_engine.MIGRATE = not args.no_migrate
-    family_engine.STREAM = args.stream
+    apply_ablations(args)
     if not args.csv.exists():
         print(f"error: the dev CSV {args.csv} is not there (../shared beside the repo)", file=sys.stderr)
         return 1

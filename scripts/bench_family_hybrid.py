@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_family import add_ablations, apply_ablations
 
 from hwnas.latency.sources import load_latency_source
 from hwnas.search import Constraints, SearchConfig, make_strategy, run_search
@@ -39,14 +40,10 @@ def main() -> int:
     parser.add_argument("--budgets", default="5,10,20")
     parser.add_argument("--evaluations", type=int, default=200, help="per budget")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size-weight", type=float, default=None,
-                        help="ablation: share of evaluations split by feasible-set size (0: even)")  # fmt: skip
+    add_ablations(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.size_weight is not None:
-        import hwnas.search.family_engine as family_engine
-
-        family_engine.SIZE_WEIGHT = args.size_weight
+    apply_ablations(args)
     torch.set_num_threads(1)
     space = get_space("hybrid")
     strategy = make_strategy("cyclic")

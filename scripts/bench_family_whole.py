@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_family import add_ablations, apply_ablations
 from bench_search import parse_strategy
 from bench_whole_space import budgets_of, rule_values, whole_space_costs
 
@@ -46,19 +47,10 @@ def main() -> int:
     parser.add_argument("--evaluations", type=int, default=300, help="of each single-budget search")
     parser.add_argument("--family-share", type=float, default=1.5)
     parser.add_argument("--strategy", default="cyclic")
-    parser.add_argument("--size-weight", type=float, default=None,
-                        help="ablation: share of evaluations split by feasible-set size (0: even)")  # fmt: skip
-    parser.add_argument("--no-migrate", action="store_true", help="ablation: members do not share children")
+    add_ablations(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.no_migrate:
-        import hwnas.search.family_engine as family_engine
-
-        family_engine.MIGRATE = False
-    if args.size_weight is not None:
-        import hwnas.search.family_engine as family_engine
-
-        family_engine.SIZE_WEIGHT = args.size_weight
+    apply_ablations(args)
     torch.set_num_threads(1)
     space = get_space("nb201")
     strategy = parse_strategy(args.strategy)

@@ -27,24 +27,25 @@ from bench_search import DEV_CSV
 from hwnas.proxies.score_table import read_table
 from hwnas.search import make_strategy
 from hwnas.search.fitness import BUDGET_USE
-from hwnas.search.reference import FREE_TERMS, post_stratified
+from hwnas.search.reference import FREE_TERMS, FreeSample
 from hwnas.spaces import get_space
 
 SCALES = ("scored sample", "free terms", "free terms + dead share", "exact")
 
 
 def pick(rule, group: list[dict], scored: list[int], free: list[int], dead: list[bool], scale: str) -> int:
-    """Index of the rule's pick over ``group`` with the named scale."""
+    """Index of the rule's pick over ``group`` with the named scale, built by the engine's own
+    :meth:`FreeSample.reference` (the scored sample alone: no free rows and no dead share)."""
     if scale == "exact":
         return rule.best(group)
     rows = [group[i] for i in scored]
-    if scale == "free terms + dead share":
-        rows = post_stratified(rows, [dead[i] for i in scored], float(np.mean([dead[i] for i in free])))
-    if scale != "scored sample":
-        names = [n for n, _, _ in rule.terms if n in FREE_TERMS]
-        rows = [{k: v for k, v in r.items() if k not in names} for r in rows]
-        rows += [{n: group[i][n] for n in names} for i in free]
-    return rule.best(group, rows)
+    if scale == "scored sample":
+        return rule.best(group, rows)
+    names = [n for n, _, _ in rule.terms if n in FREE_TERMS]
+    dead_share = float(np.mean([dead[i] for i in free]))
+    sample = FreeSample([{n: group[i][n] for n in names} for i in free], dead_share, len(free))
+    stratify = scale == "free terms + dead share"  # without it, no arch counts as dead: nothing is reweighted
+    return rule.best(group, sample.reference(rows, [stratify and dead[i] for i in scored], least=1))
 
 
 def main() -> int:
